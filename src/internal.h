@@ -49,4 +49,21 @@ void ami__packet_classify(ami_packet *p);
 /* ASCII case-insensitive comparison of a (ptr,len) key with a C string. */
 bool ami__key_equals(const char *key, size_t key_len, const char *name);
 
+/*
+ * Every allocation in libami goes through these so that tests can fail the
+ * n-th allocation (nghttp2's failmalloc idea) and check that each failure is
+ * reported as AMI_ERR_NOMEM with nothing leaked.
+ */
+void *ami__malloc(size_t n);
+void *ami__calloc(size_t n, size_t size);
+void *ami__realloc(void *ptr, size_t n);
+void ami__free(void *ptr);
+char *ami__strdup(const char *s);
+char *ami__strndup(const char *s, size_t n);
+
+/* Test hook: make the allocation after `n` more successful ones fail
+ * (n < 0 disables). Returns how many allocations happened since the last
+ * call. Not thread-safe; for tests only. */
+long ami__alloc_fail_after(long n);
+
 #endif /* AMI_INTERNAL_H */
