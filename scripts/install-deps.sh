@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages libami needs to build, test and run its
+# tools. Safe to run again; does nothing when everything is present.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config   # the build
+  clang                              # second compiler, libFuzzer, sanitizers
+  libssl-dev                         # OpenSSL: MD5 challenge login (TLS later)
+  libcmocka-dev                      # unit-test framework
+  libjansson-dev                     # JSON output of the `ami` tool
+  jq python3                         # the CLI tests check JSON with jq; scripted peers
+  clang-format valgrind procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: need root to apt-get install: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

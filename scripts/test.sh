@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The test command: install what the tests need, build with gcc and with
+# clang (warnings are errors), run the whole suite, then run it again under
+# AddressSanitizer + UndefinedBehaviorSanitizer, and check formatting.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+jobs=$(nproc)
+
+scripts/install-deps.sh
+
+echo "== formatting (clang-format)"
+files=$(git ls-files '*.c' '*.h' 2>/dev/null || find src include tools tests examples fuzz bench -name '*.[ch]')
+clang-format --dry-run --Werror $files
+
+echo "== gcc build + tests"
+cmake -S . -B build/gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc >/dev/null
+cmake --build build/gcc -j"$jobs"
+(cd build/gcc && ctest --output-on-failure -j"$jobs")
+
+echo "== clang build (warnings as errors)"
+cmake -S . -B build/clang -DCMAKE_C_COMPILER=clang -DAMI_BUILD_TESTS=ON >/dev/null
+cmake --build build/clang -j"$jobs"
+
+echo "== ASan + UBSan build + tests"
+cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DAMI_SANITIZE=ON >/dev/null
+cmake --build build/asan -j"$jobs"
+(cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs")
+
+echo "== install + find_package + pkg-config"
+rm -rf build/stage
+cmake --install build/gcc --prefix "$root/build/stage" >/dev/null
+scripts/check-install.sh "$root/build/stage"
+echo "all test stages passed"
