@@ -363,7 +363,9 @@ int ami_parser_next(ami_parser *p, const ami_packet **out)
         }
         if (!nl) {
             p->searched = avail;
-            if (avail > p->max_line)
+            /* One byte of slack for the '\r' of a line exactly at the
+             * limit, so the verdict never depends on where a read ends. */
+            if (avail > p->max_line + 1 || (avail == p->max_line + 1 && p->buf[p->end - 1] != '\r'))
                 return fail(p, AMI_ERR_LINE_LIMIT, p->line + p->max_line);
             if (p->end - p->start > p->max_packet)
                 return fail(p, AMI_ERR_PACKET_LIMIT, p->start + p->max_packet);
