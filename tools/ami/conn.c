@@ -1,0 +1,283 @@
+/* Connection setup and error reporting shared by action, cli and events. */
+#include "conn.h"
+#include "secret.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int tool_exit_for(int code)
+{
+    switch (code) {
+    case AMI_OK:
+        return TOOL_EXIT_OK;
+    case AMI_ERR_ACTION_FAILED:
+        return TOOL_EXIT_ACTION_FAILED;
+    case AMI_ERR_INVALID:
+    case AMI_ERR_INJECTION:
+    case AMI_ERR_BAD_KEY:
+    case AMI_ERR_TOO_LONG:
+    case AMI_ERR_TOO_MANY:
+    case AMI_ERR_UNSUPPORTED:
+        return TOOL_EXIT_USAGE;
+    case AMI_ERR_AUTH:
+        return TOOL_EXIT_AUTH;
+    case AMI_ERR_TIMEOUT:
+        return TOOL_EXIT_TIMEOUT;
+    default:
+        return TOOL_EXIT_CONNECTION;
+    }
+}
+
+static int parse_port(const char *s, unsigned *out)
+{
+    if (!*s || strlen(s) > 5)
+        return -1;
+    unsigned v = 0;
+    for (const char *c = s; *c; c++) {
+        if (*c < '0' || *c > '9')
+            return -1;
+        v = v * 10 + (unsigned)(*c - '0');
+    }
+    if (v == 0 || v > 65535)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int set_host(tool_opts *o, const char *h, size_t n)
+{
+    if (n == 0 || n >= sizeof(o->host)) {
+        tool_err("invalid host '%s' — use -H host, host:port or [ipv6]:port", o->host_arg);
+        return TOOL_EXIT_USAGE;
+    }
+    memcpy(o->host, h, n);
+    o->host[n] = '\0';
+    return 0;
+}
+
+/* host, host:port, [v6], [v6]:port, or a bare IPv6 literal (two colons or
+ * more, so a port cannot be told apart and none is taken). */
+static int split_host(tool_opts *o, const char **port_out)
+{
+    const char *h = o->host_arg;
+    *port_out = NULL;
+    if (h[0] == '[') {
+        const char *end = strchr(h, ']');
+        if (!end || (end[1] && end[1] != ':') || (end[1] == ':' && !end[2])) {
+            tool_err("invalid host '%s' — write an IPv6 address as [addr] or [addr]:port", h);
+            return TOOL_EXIT_USAGE;
+        }
+        if (end[1] == ':')
+            *port_out = end + 2;
+        return set_host(o, h + 1, (size_t)(end - h - 1));
+    }
+    const char *colon = strchr(h, ':');
+    if (colon && !strchr(colon + 1, ':')) {
+        *port_out = colon + 1;
+        return set_host(o, h, (size_t)(colon - h));
+    }
+    return set_host(o, h, strlen(h));
+}
+
+int tool_conn_settle(tool_opts *o)
+{
+    if (!o->host_arg)
+        o->host_arg = getenv("AMI_HOST");
+    if (!o->host_arg || !*o->host_arg)
+        o->host_arg = "localhost";
+    const char *host_port = NULL;
+    int rc = split_host(o, &host_port);
+    if (rc)
+        return rc;
+
+    /* A port written in the host wins over -p and AMI_PORT: it is the most
+     * specific thing the user said. */
+    const char *port = host_port;
+    const char *what = "-H";
+    if (!port && o->port_arg) {
+        port = o->port_arg;
+        what = "-p";
+    }
+    if (!port && getenv("AMI_PORT") && *getenv("AMI_PORT")) {
+        port = getenv("AMI_PORT");
+        what = "AMI_PORT";
+    }
+    o->port = 5038;
+    if (port && parse_port(port, &o->port) != 0) {
+        tool_err("invalid port '%s' in %s — a port is a number from 1 to 65535", port, what);
+        return TOOL_EXIT_USAGE;
+    }
+
+    if (!o->user)
+        o->user = getenv("AMI_USER");
+    if (!o->user || !*o->user) {
+        tool_err("no AMI user given — pass -u USER or set AMI_USER");
+        return TOOL_EXIT_USAGE;
+    }
+    return 0;
+}
+
+const char *tool_conn_where(const tool_opts *o)
+{
+    static char where[300];
+    if (strchr(o->host, ':'))
+        snprintf(where, sizeof(where), "[%s]:%u", o->host, o->port);
+    else
+        snprintf(where, sizeof(where), "%s:%u", o->host, o->port);
+    return where;
+}
+
+static const char *timeout_text(const tool_opts *o)
+{
+    static char t[64];
+    snprintf(t, sizeof(t), "%gs", o->timeout_sec);
+    return t;
+}
+
+static int connect_failed(tool_opts *o, ami_client *c, int rc)
+{
+    const char *where = tool_conn_where(o);
+    const char *msg = ami_client_errmsg(c);
+    if (!msg || !*msg)
+        msg = ami_strerror(rc);
+    switch (rc) {
+    case AMI_ERR_RESOLVE:
+        tool_err("cannot resolve host '%s': %s — check -H or AMI_HOST", o->host, msg);
+        break;
+    case AMI_ERR_TIMEOUT:
+        tool_err("no AMI greeting from %s within %s — check -H/-p (Asterisk's AMI port is "
+                 "5038) or raise --timeout",
+                 where, timeout_text(o));
+        break;
+    case AMI_ERR_BAD_BANNER:
+    case AMI_ERR_EOF_BANNER:
+        tool_err("%s is not an AMI server: %s — check -H/-p (Asterisk's AMI port is 5038)", where,
+                 msg);
+        break;
+    case AMI_ERR_REFUSED:
+        tool_err("cannot connect to %s: connection refused — is Asterisk (or ami-sim) running? "
+                 "check -H/-p",
+                 where);
+        break;
+    default:
+        tool_err("cannot connect to %s: %s — is Asterisk (or ami-sim) running? check -H/-p", where,
+                 msg);
+        break;
+    }
+    return tool_exit_for(rc);
+}
+
+static int login_failed(tool_opts *o, ami_client *c, int rc)
+{
+    const char *where = tool_conn_where(o);
+    const char *msg = ami_client_errmsg(c);
+    if (!msg || !*msg)
+        msg = ami_strerror(rc);
+    switch (rc) {
+    case AMI_ERR_AUTH:
+        tool_err("login as '%s' on %s failed: %s — check -u/AMI_USER and the secret "
+                 "(AMI_SECRET or --secret-file)%s",
+                 o->user, where, msg, o->md5 ? "" : "; try --md5 if plain login is disabled");
+        break;
+    case AMI_ERR_TIMEOUT:
+        tool_err("no answer to the login from %s within %s — raise --timeout or check the "
+                 "server",
+                 where, timeout_text(o));
+        break;
+    case AMI_ERR_UNSUPPORTED:
+        tool_err("--md5 is not available: this libami was built without OpenSSL — log in "
+                 "without --md5");
+        break;
+    case AMI_ERR_INJECTION:
+    case AMI_ERR_BAD_KEY:
+    case AMI_ERR_TOO_LONG:
+        tool_err("the user name or secret was refused before sending: %s — check -u and the "
+                 "secret",
+                 ami_strerror(rc));
+        break;
+    default:
+        tool_err("login on %s failed: %s — the connection broke; check the server", where, msg);
+        break;
+    }
+    return tool_exit_for(rc);
+}
+
+int tool_conn_open(tool_opts *o, const char *events, ami_client **out)
+{
+    *out = NULL;
+    char secret[TOOL_SECRET_MAX];
+    int rc = tool_secret_get(o, secret);
+    if (rc) {
+        tool_secret_wipe(secret);
+        return rc;
+    }
+    ami_client *c = NULL;
+    rc = ami_client_create(&c);
+    if (rc) {
+        tool_secret_wipe(secret);
+        tool_oom();
+    }
+    rc = ami_client_connect(c, o->host, o->port, o->timeout_ms);
+    if (rc) {
+        tool_secret_wipe(secret);
+        rc = connect_failed(o, c, rc);
+        ami_client_free(c);
+        return rc;
+    }
+    rc = ami_client_login(c, o->user, secret, o->md5 ? AMI_LOGIN_MD5 : AMI_LOGIN_PLAIN, events,
+                          o->timeout_ms);
+    tool_secret_wipe(secret);
+    if (rc) {
+        rc = login_failed(o, c, rc);
+        ami_client_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void tool_conn_close(tool_opts *o, ami_client *c)
+{
+    if (!c)
+        return;
+    if (!ami_session_got_goodbye(ami_client_session(c))) {
+        /* Logoff is a courtesy; a short bound keeps exit prompt. */
+        int t = o->timeout_ms < 0 || o->timeout_ms > 2000 ? 2000 : o->timeout_ms;
+        ami_client_logoff(c, t);
+    }
+    ami_client_free(c);
+}
+
+int tool_conn_call_failed(tool_opts *o, ami_client *c, const char *name, int rc,
+                          const ami_result *r)
+{
+    const char *where = tool_conn_where(o);
+    const char *msg = r ? ami_result_message(r) : ami_client_errmsg(c);
+    if (!msg || !*msg)
+        msg = ami_strerror(rc);
+    switch (rc) {
+    case AMI_ERR_ACTION_FAILED:
+        tool_err("%s failed: %s", name, msg);
+        break;
+    case AMI_ERR_TIMEOUT:
+        tool_err("no response to %s from %s within %s — raise --timeout or check the server", name,
+                 where, timeout_text(o));
+        break;
+    case AMI_ERR_INJECTION:
+    case AMI_ERR_BAD_KEY:
+    case AMI_ERR_TOO_LONG:
+    case AMI_ERR_TOO_MANY:
+        tool_err("%s was refused before sending: %s — fix the arguments", name, ami_strerror(rc));
+        break;
+    case AMI_ERR_CLOSED:
+    case AMI_ERR_DISCONNECTED:
+        tool_err("%s closed the connection while waiting for %s: %s — check the server's log",
+                 where, name, msg);
+        break;
+    default:
+        tool_err("%s on %s failed: %s — check the server", name, where, msg);
+        break;
+    }
+    return tool_exit_for(rc);
+}

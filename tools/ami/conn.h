@@ -1,0 +1,33 @@
+/*
+ * Connection options (-H/-p/-u, AMI_HOST/AMI_PORT/AMI_USER), connecting and
+ * logging in, and turning libami error codes into exit statuses and
+ * messages that say what failed and what to do.
+ */
+#ifndef AMI_TOOL_CONN_H
+#define AMI_TOOL_CONN_H
+
+#include "tool.h"
+
+/* Apply environment defaults and split host[:port]. Returns 0 or an exit
+ * status (usage error) after a message. */
+int tool_conn_settle(tool_opts *o);
+
+/* "host:port", with brackets around an IPv6 literal. */
+const char *tool_conn_where(const tool_opts *o);
+
+/* Connect and log in with the given Events: mask. Returns 0 with *out, or
+ * an exit status after a message. */
+int tool_conn_open(tool_opts *o, const char *events, ami_client **out);
+
+/* Log off politely (unless the server already said Goodbye) and free. */
+void tool_conn_close(tool_opts *o, ami_client *c);
+
+/* Exit status for a libami error code. */
+int tool_exit_for(int code);
+
+/* Report a failed ami_client_call for action `name`; returns the exit
+ * status. */
+int tool_conn_call_failed(tool_opts *o, ami_client *c, const char *name, int rc,
+                          const ami_result *r);
+
+#endif

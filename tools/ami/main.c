@@ -1,0 +1,351 @@
+/* `ami`: command-line client of the Asterisk Manager Interface. This file
+ * parses the arguments and dispatches to the subcommands. */
+#include "filter.h"
+#include "tool.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: ami [OPTIONS] COMMAND [ARGS]\n"
+    "\n"
+    "Commands:\n"
+    "  action NAME [Key=Value ...]  send one action, print its response (and the events\n"
+    "                               of a list action); Key=Value splits at the first '='\n"
+    "  cli COMMAND...               run a CLI command (the Command action) and print its\n"
+    "                               output as Asterisk's console does\n"
+    "  events                       print events until Ctrl-C, --count or --until\n"
+    "  decode [FILE|-]              parse a raw AMI byte stream (no network)\n"
+    "\n"
+    "Connection (defaults from AMI_HOST, AMI_PORT, AMI_USER):\n"
+    "  -H, --host HOST[:PORT]   host name, IPv4 or [IPv6] address (default localhost)\n"
+    "  -p, --port PORT          TCP port (default 5038)\n"
+    "  -u, --user USER          AMI user name\n"
+    "      --secret-file FILE   read the secret from FILE (mode 600; one trailing\n"
+    "                           newline is removed). Otherwise AMI_SECRET, otherwise a\n"
+    "                           prompt on the terminal. There is no --secret option:\n"
+    "                           command lines are visible to every user.\n"
+    "      --md5                challenge (MD5) login instead of a plain one\n"
+    "      --timeout SEC        limit for each network step (default 10, fractions\n"
+    "                           allowed, 0 = no limit)\n"
+    "      --events MASK        Events: value at login (default: on for events, off\n"
+    "                           otherwise), e.g. call,system\n"
+    "\n"
+    "Output:\n"
+    "  -f, --format FMT         text (default: AMI wire form), json (one array of\n"
+    "                           packets) or ndjson (one packet object per line)\n"
+    "\n"
+    "events:\n"
+    "      --filter Key=GLOB    print only events with a header Key (any case) whose\n"
+    "                           value matches GLOB; several filters must all match\n"
+    "      --count N            stop after printing N events\n"
+    "      --until Key=GLOB     stop after the first event that matches (repeatable:\n"
+    "                           all must match)\n"
+    "decode:\n"
+    "      --chunk N            feed the parser N bytes at a time\n"
+    "\n"
+    "  -h, --help               this help      -V, --version   the version\n"
+    "\n"
+    "Exit status:\n"
+    "  0  success\n"
+    "  1  the server answered Response: Error (its Message: is printed on stderr)\n"
+    "  2  usage error, including a value libami refuses (CR or LF: nothing is sent)\n"
+    "  3  connection failed or broke (refused, closed, not an AMI server, protocol\n"
+    "     violation or limit), or the output could not be written\n"
+    "  4  authentication failed\n"
+    "  5  timeout\n";
+
+void tool_err(const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    /* One write per message, so lines do not interleave with other output;
+     * CR/LF from a hostile server message must not forge extra lines. */
+    for (char *c = msg; *c; c++)
+        if (*c == '\r' || *c == '\n')
+            *c = ' ';
+    fflush(stdout);
+    fprintf(stderr, "ami: %s\n", msg);
+}
+
+_Noreturn void tool_oom(void)
+{
+    fflush(stdout);
+    fputs("ami: out of memory\n", stderr);
+    exit(TOOL_EXIT_CONNECTION);
+}
+
+void *tool_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        tool_oom();
+    return q;
+}
+
+enum opt_id {
+    OPT_HELP,
+    OPT_VERSION,
+    OPT_HOST,
+    OPT_PORT,
+    OPT_USER,
+    OPT_SECRET_FILE,
+    OPT_MD5,
+    OPT_TIMEOUT,
+    OPT_EVENTS,
+    OPT_FORMAT,
+    OPT_FILTER,
+    OPT_COUNT,
+    OPT_UNTIL,
+    OPT_CHUNK
+};
+
+struct opt_def {
+    const char *name;
+    char short_name;
+    int has_arg;
+    enum opt_id id;
+};
+
+static const struct opt_def opt_defs[] = {
+    {"help", 'h', 0, OPT_HELP},   {"version", 'V', 0, OPT_VERSION},
+    {"host", 'H', 1, OPT_HOST},   {"port", 'p', 1, OPT_PORT},
+    {"user", 'u', 1, OPT_USER},   {"secret-file", 0, 1, OPT_SECRET_FILE},
+    {"md5", 0, 0, OPT_MD5},       {"timeout", 0, 1, OPT_TIMEOUT},
+    {"events", 0, 1, OPT_EVENTS}, {"format", 'f', 1, OPT_FORMAT},
+    {"filter", 0, 1, OPT_FILTER}, {"count", 0, 1, OPT_COUNT},
+    {"until", 0, 1, OPT_UNTIL},   {"chunk", 0, 1, OPT_CHUNK},
+};
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    tool_err("%s — see ami --help", msg);
+    return TOOL_EXIT_USAGE;
+}
+
+static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
+{
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || v == 0 || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int apply(tool_opts *o, enum opt_id id, const char *name, const char *val)
+{
+    unsigned long n;
+    switch (id) {
+    case OPT_HELP:
+        fputs(usage_text, stdout);
+        exit(fflush(stdout) == 0 ? 0 : TOOL_EXIT_CONNECTION);
+    case OPT_VERSION:
+        printf("ami %s (libami %s)\n", AMI_VERSION_STRING, ami_version());
+        exit(fflush(stdout) == 0 ? 0 : TOOL_EXIT_CONNECTION);
+    case OPT_HOST:
+        o->host_arg = val;
+        break;
+    case OPT_PORT:
+        o->port_arg = val;
+        break;
+    case OPT_USER:
+        o->user = val;
+        break;
+    case OPT_SECRET_FILE:
+        o->secret_file = val;
+        break;
+    case OPT_MD5:
+        o->md5 = 1;
+        break;
+    case OPT_TIMEOUT: {
+        char *end;
+        errno = 0;
+        double t = strtod(val, &end);
+        if (errno || end == val || *end || !(t >= 0 && t <= 2000000.0))
+            return usage_error("invalid --timeout '%s': give seconds, e.g. 10 or 0.5", val);
+        o->timeout_sec = t;
+        o->timeout_ms = (int)(t * 1000.0);
+        if (o->timeout_ms < t * 1000.0)
+            o->timeout_ms++; /* round up: 0.0001 must not mean "no limit" */
+        if (t == 0)
+            o->timeout_ms = -1;
+        break;
+    }
+    case OPT_EVENTS:
+        o->events_mask = val;
+        break;
+    case OPT_FORMAT:
+        if (strcmp(val, "text") == 0)
+            o->format = TOOL_FORMAT_TEXT;
+        else if (strcmp(val, "json") == 0)
+            o->format = TOOL_FORMAT_JSON;
+        else if (strcmp(val, "ndjson") == 0)
+            o->format = TOOL_FORMAT_NDJSON;
+        else
+            return usage_error("invalid --format '%s': use text, json or ndjson", val);
+        break;
+    case OPT_FILTER:
+    case OPT_UNTIL:
+        if (tool_filter_add(id == OPT_FILTER ? &o->filter : &o->until, val) != 0)
+            return usage_error("invalid filter '%s': write Key=GLOB, e.g. Event=Hangup", val);
+        o->events_only_opt = name;
+        break;
+    case OPT_COUNT:
+        if (parse_ulong(val, (unsigned long)-1, &n) != 0)
+            return usage_error("invalid --count '%s': give a positive number", val);
+        o->count = n;
+        o->events_only_opt = name;
+        break;
+    case OPT_CHUNK:
+        if (parse_ulong(val, 1ul << 30, &n) != 0)
+            return usage_error("invalid --chunk '%s': give a positive number of bytes", val);
+        o->chunk = n;
+        o->decode_only_opt = name;
+        break;
+    }
+    return 0;
+}
+
+static const struct opt_def *find_long(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(opt_defs) / sizeof(opt_defs[0]); i++)
+        if (strlen(opt_defs[i].name) == len && strncmp(opt_defs[i].name, name, len) == 0)
+            return &opt_defs[i];
+    return NULL;
+}
+
+static const struct opt_def *find_short(char c)
+{
+    for (size_t i = 0; i < sizeof(opt_defs) / sizeof(opt_defs[0]); i++)
+        if (opt_defs[i].short_name == c)
+            return &opt_defs[i];
+    return NULL;
+}
+
+/* Options may appear anywhere before "--"; the rest are positional
+ * arguments, compacted to the front of argv. Returns 0 or an exit status. */
+static int parse_args(tool_opts *o, int argc, char **argv, int *npos)
+{
+    int n = 0, only_pos = 0;
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        if (only_pos || a[0] != '-' || a[1] == '\0') {
+            argv[n++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_pos = 1;
+            continue;
+        }
+        const struct opt_def *d;
+        const char *val = NULL;
+        char shown[64];
+        if (a[1] == '-') {
+            const char *eq = strchr(a + 2, '=');
+            size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+            d = find_long(a + 2, len);
+            snprintf(shown, sizeof(shown), "--%.*s", (int)(len > 40 ? 40 : len), a + 2);
+            if (!d && len == 6 && strncmp(a + 2, "secret", 6) == 0) {
+                tool_err("there is no --secret option: a command line is visible to every "
+                         "user — use AMI_SECRET, --secret-file FILE or the terminal prompt");
+                return TOOL_EXIT_USAGE;
+            }
+            if (!d)
+                return usage_error("unknown option '%s'", shown);
+            if (eq && !d->has_arg)
+                return usage_error("option '%s' takes no value", shown);
+            if (eq)
+                val = eq + 1;
+        } else {
+            d = find_short(a[1]);
+            snprintf(shown, sizeof(shown), "-%c", a[1]);
+            if (!d)
+                return usage_error("unknown option '%s'", shown);
+            if (a[2] && !d->has_arg)
+                return usage_error("option '%s' takes no value (write short options apart)", shown);
+            if (a[2])
+                val = a + 2;
+        }
+        if (d->has_arg && !val) {
+            if (i + 1 >= argc)
+                return usage_error("option '%s' needs a value", shown);
+            val = argv[++i];
+        }
+        int rc = apply(o, d->id, d->name, val);
+        if (rc)
+            return rc;
+    }
+    *npos = n;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    tool_opts o;
+    memset(&o, 0, sizeof(o));
+    o.timeout_sec = 10;
+    o.timeout_ms = 10000;
+    o.format = TOOL_FORMAT_TEXT;
+
+    /* A closed stdout or a dropped connection must show up as an error
+     * code from write(), not kill the process before it can report. */
+    signal(SIGPIPE, SIG_IGN);
+    static char stdout_buf[1 << 16];
+    setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));
+
+    int npos = 0;
+    int rc = parse_args(&o, argc, argv, &npos);
+    if (rc) {
+        tool_filter_free(&o.filter);
+        tool_filter_free(&o.until);
+        return rc;
+    }
+    if (npos == 0)
+        return usage_error("missing COMMAND (action, cli, events or decode)");
+    const char *cmd = argv[0];
+    o.args = argv + 1;
+    o.nargs = npos - 1;
+
+    int is_events = strcmp(cmd, "events") == 0;
+    int is_decode = strcmp(cmd, "decode") == 0;
+    if (o.events_only_opt && !is_events) {
+        rc = usage_error("--%s only applies to the events command", o.events_only_opt);
+    } else if (o.decode_only_opt && !is_decode) {
+        rc = usage_error("--%s only applies to the decode command", o.decode_only_opt);
+    } else if (strcmp(cmd, "action") == 0) {
+        rc = tool_cmd_action(&o);
+    } else if (strcmp(cmd, "cli") == 0) {
+        rc = tool_cmd_cli(&o);
+    } else if (is_events) {
+        rc = tool_cmd_events(&o);
+    } else if (is_decode) {
+        rc = tool_cmd_decode(&o);
+    } else {
+        rc = usage_error("unknown command '%s': use action, cli, events or decode", cmd);
+    }
+    tool_filter_free(&o.filter);
+    tool_filter_free(&o.until);
+    if (fflush(stdout) != 0 && errno != EPIPE && rc == 0) {
+        tool_err("cannot write the output: %s", strerror(errno));
+        rc = TOOL_EXIT_CONNECTION;
+    }
+    return rc;
+}

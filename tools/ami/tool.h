@@ -1,0 +1,80 @@
+/*
+ * Shared definitions of the `ami` command-line tool. The tool uses libami's
+ * public API only; everything here is private to the tool (tool_ prefix).
+ */
+#ifndef AMI_TOOL_H
+#define AMI_TOOL_H
+
+#include <ami/ami.h>
+#include <ami/client.h>
+
+#include <stddef.h>
+
+/* Exit statuses: documented in --help, ami.1 and docs/ami.md. */
+enum tool_exit {
+    TOOL_EXIT_OK = 0,
+    TOOL_EXIT_ACTION_FAILED = 1, /* Response: Error */
+    TOOL_EXIT_USAGE = 2,         /* bad arguments, refused values */
+    TOOL_EXIT_CONNECTION = 3,    /* refused, closed, not AMI, protocol */
+    TOOL_EXIT_AUTH = 4,
+    TOOL_EXIT_TIMEOUT = 5
+};
+
+typedef enum tool_format { TOOL_FORMAT_TEXT, TOOL_FORMAT_JSON, TOOL_FORMAT_NDJSON } tool_format;
+
+/* A Key=GLOB list; a packet matches when every entry matches one header. */
+typedef struct tool_match {
+    const char *key; /* points into the argument, not owned */
+    size_t key_len;
+    const char *glob;
+} tool_match;
+
+typedef struct tool_filter {
+    tool_match *v;
+    size_t n;
+} tool_filter;
+
+typedef struct tool_opts {
+    /* connection */
+    const char *host_arg; /* -H or AMI_HOST as given */
+    const char *port_arg; /* -p or AMI_PORT as given */
+    char host[256];       /* host without brackets */
+    unsigned port;
+    const char *user;
+    const char *secret_file;
+    const char *events_mask; /* NULL: the subcommand's default */
+    int md5;
+    int timeout_ms; /* -1: no limit */
+    double timeout_sec;
+
+    tool_format format;
+
+    /* events */
+    tool_filter filter;
+    tool_filter until;
+    unsigned long count; /* 0: unlimited */
+
+    /* decode */
+    size_t chunk; /* 0: whole reads */
+
+    /* positional arguments after the subcommand */
+    char **args;
+    int nargs;
+    /* which subcommand-specific options were seen, for usage checks */
+    const char *events_only_opt;
+    const char *decode_only_opt;
+} tool_opts;
+
+/* Subcommands; each returns an exit status. */
+int tool_cmd_action(tool_opts *o);
+int tool_cmd_cli(tool_opts *o);
+int tool_cmd_events(tool_opts *o);
+int tool_cmd_decode(tool_opts *o);
+
+/* Print "ami: <message>\n" to stderr. */
+void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Report an allocation failure and exit (status 3). */
+_Noreturn void tool_oom(void);
+void *tool_xrealloc(void *p, size_t n);
+
+#endif
