@@ -28,6 +28,9 @@ cmake --build build/asan -j"$jobs"
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs")
 
+echo "== fuzzing each target briefly (libFuzzer)"
+scripts/fuzz.sh "${AMI_FUZZ_SECONDS:-20}"
+
 echo "== install + find_package + pkg-config"
 rm -rf build/stage
 cmake --install build/gcc --prefix "$root/build/stage" >/dev/null
