@@ -135,34 +135,37 @@ static const char *timeout_text(const tool_opts *o)
     return t;
 }
 
+/* libami's messages already name the host and the step; the tool adds
+ * what to do about it. */
+static const char *detail(ami_client *c, int rc)
+{
+    const char *msg = c ? ami_client_errmsg(c) : NULL;
+    return msg && *msg ? msg : ami_strerror(rc);
+}
+
 static int connect_failed(tool_opts *o, ami_client *c, int rc)
 {
-    const char *where = tool_conn_where(o);
-    const char *msg = ami_client_errmsg(c);
-    if (!msg || !*msg)
-        msg = ami_strerror(rc);
+    const char *msg = detail(c, rc);
     switch (rc) {
     case AMI_ERR_RESOLVE:
-        tool_err("cannot resolve host '%s': %s — check -H or AMI_HOST", o->host, msg);
+        tool_err("%s — check -H or AMI_HOST", msg);
         break;
     case AMI_ERR_TIMEOUT:
-        tool_err("no AMI greeting from %s within %s — check -H/-p (Asterisk's AMI port is "
-                 "5038) or raise --timeout",
-                 where, timeout_text(o));
+        tool_err("%s (--timeout %s) — check -H/-p (Asterisk's AMI port is 5038) or raise "
+                 "--timeout",
+                 msg, timeout_text(o));
         break;
     case AMI_ERR_BAD_BANNER:
     case AMI_ERR_EOF_BANNER:
-        tool_err("%s is not an AMI server: %s — check -H/-p (Asterisk's AMI port is 5038)", where,
-                 msg);
+        tool_err("%s — check -H/-p (Asterisk's AMI port is 5038)", msg);
         break;
     case AMI_ERR_REFUSED:
         tool_err("cannot connect to %s: connection refused — is Asterisk (or ami-sim) running? "
                  "check -H/-p",
-                 where);
+                 tool_conn_where(o));
         break;
     default:
-        tool_err("cannot connect to %s: %s — is Asterisk (or ami-sim) running? check -H/-p", where,
-                 msg);
+        tool_err("%s — is Asterisk (or ami-sim) running? check -H/-p", msg);
         break;
     }
     return tool_exit_for(rc);
@@ -170,20 +173,15 @@ static int connect_failed(tool_opts *o, ami_client *c, int rc)
 
 static int login_failed(tool_opts *o, ami_client *c, int rc)
 {
-    const char *where = tool_conn_where(o);
-    const char *msg = ami_client_errmsg(c);
-    if (!msg || !*msg)
-        msg = ami_strerror(rc);
+    const char *msg = detail(c, rc);
     switch (rc) {
     case AMI_ERR_AUTH:
-        tool_err("login as '%s' on %s failed: %s — check -u/AMI_USER and the secret "
-                 "(AMI_SECRET or --secret-file)%s",
-                 o->user, where, msg, o->md5 ? "" : "; try --md5 if plain login is disabled");
+        tool_err("%s — check -u/AMI_USER and the secret (AMI_SECRET or --secret-file)%s", msg,
+                 o->md5 ? "" : "; try --md5 if plain login is disabled");
         break;
     case AMI_ERR_TIMEOUT:
-        tool_err("no answer to the login from %s within %s — raise --timeout or check the "
-                 "server",
-                 where, timeout_text(o));
+        tool_err("login as '%s': %s (--timeout %s) — raise --timeout or check the server", o->user,
+                 msg, timeout_text(o));
         break;
     case AMI_ERR_UNSUPPORTED:
         tool_err("--md5 is not available: this libami was built without OpenSSL — log in "
@@ -197,7 +195,8 @@ static int login_failed(tool_opts *o, ami_client *c, int rc)
                  ami_strerror(rc));
         break;
     default:
-        tool_err("login on %s failed: %s — the connection broke; check the server", where, msg);
+        tool_err("login as '%s' on %s failed: %s — check the server", o->user, tool_conn_where(o),
+                 msg);
         break;
     }
     return tool_exit_for(rc);
@@ -252,17 +251,13 @@ void tool_conn_close(tool_opts *o, ami_client *c)
 int tool_conn_call_failed(tool_opts *o, ami_client *c, const char *name, int rc,
                           const ami_result *r)
 {
-    const char *where = tool_conn_where(o);
-    const char *msg = r ? ami_result_message(r) : ami_client_errmsg(c);
-    if (!msg || !*msg)
-        msg = ami_strerror(rc);
     switch (rc) {
     case AMI_ERR_ACTION_FAILED:
-        tool_err("%s failed: %s", name, msg);
+        tool_err("%s failed: %s", name, r ? ami_result_message(r) : detail(c, rc));
         break;
     case AMI_ERR_TIMEOUT:
-        tool_err("no response to %s from %s within %s — raise --timeout or check the server", name,
-                 where, timeout_text(o));
+        tool_err("%s (--timeout %s) — raise --timeout or check the server", detail(c, rc),
+                 timeout_text(o));
         break;
     case AMI_ERR_INJECTION:
     case AMI_ERR_BAD_KEY:
@@ -272,11 +267,10 @@ int tool_conn_call_failed(tool_opts *o, ami_client *c, const char *name, int rc,
         break;
     case AMI_ERR_CLOSED:
     case AMI_ERR_DISCONNECTED:
-        tool_err("%s closed the connection while waiting for %s: %s — check the server's log",
-                 where, name, msg);
+        tool_err("%s while waiting for %s — check the server's log", detail(c, rc), name);
         break;
     default:
-        tool_err("%s on %s failed: %s — check the server", name, where, msg);
+        tool_err("%s on %s failed: %s — check the server", name, tool_conn_where(o), detail(c, rc));
         break;
     }
     return tool_exit_for(rc);
