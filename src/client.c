@@ -164,14 +164,39 @@ static void on_io_error(ami_client *c, const char *what)
     set_err(c, "%s", msg);
 }
 
-/* Hand buffered bytes to the session; whatever it does not take stays. */
+static long recv_some(ami_client *c, size_t len, uint64_t now)
+{
+    c->in_pump = true;
+    long n = ami_session_recv(c->session, c->rbuf + c->rpos, len, now);
+    c->in_pump = false;
+    return n;
+}
+
+/*
+ * Hand buffered bytes to the session; whatever it does not take stays.
+ * The last byte goes in on its own: a session may accept a whole chunk and
+ * only then find its queue full, leaving complete packets in its parser.
+ * A full session takes none of a one-byte feed, so a byte left over here
+ * reliably means "back-pressured", even when the socket has nothing more.
+ */
 static void feed(ami_client *c, uint64_t now)
 {
-    if (c->rpos == c->rlen)
+    size_t avail = c->rlen - c->rpos;
+    if (avail == 0)
         return;
-    c->in_pump = true;
-    long n = ami_session_recv(c->session, c->rbuf + c->rpos, c->rlen - c->rpos, now);
-    c->in_pump = false;
+    long n = 0;
+    if (avail > 1) {
+        n = recv_some(c, avail - 1, now);
+        if (n >= 0) {
+            c->rpos += (size_t)n;
+            if ((size_t)n == avail - 1)
+                n = recv_some(c, 1, now);
+            else
+                n = 0;
+        }
+    } else {
+        n = recv_some(c, 1, now);
+    }
     if (n < 0) {
         char msg[ERRMSG_LEN];
         snprintf(msg, sizeof msg, "connection to %s: %s", c->where, ami_session_errmsg(c->session));
