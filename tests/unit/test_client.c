@@ -367,6 +367,17 @@ static void test_reconnect(void **state)
     script_server_free(b);
 }
 
+static void test_resolve_failure(void **state)
+{
+    (void)state;
+    /* .invalid never resolves (RFC 6761); without DNS the lookup fails too. */
+    ami_client *c = NULL;
+    assert_int_equal(ami_client_create(&c), 0);
+    assert_int_equal(ami_client_connect(c, "no-such-host.invalid", 5038, 2000), AMI_ERR_RESOLVE);
+    assert_non_null(strstr(ami_client_errmsg(c), "cannot resolve host 'no-such-host.invalid'"));
+    ami_client_free(c);
+}
+
 /* ------------------------------------------------------- calls and I/O */
 
 static void test_close_mid_packet(void **state)
@@ -526,6 +537,85 @@ static void test_event_callback(void **state)
     script_server_free(ss);
 }
 
+struct reentry {
+    ami_client *client;
+    int call_rc, next_rc, calls;
+};
+
+static void call_from_callback(ami_session *s, const ami_packet *ev, void *user_data)
+{
+    (void)s;
+    (void)ev;
+    struct reentry *re = user_data;
+    ami_action *a = make_action("Ping");
+    ami_result *r = NULL;
+    ami_packet *p = NULL;
+    re->call_rc = ami_client_call(re->client, a, 100, &r);
+    re->next_rc = ami_client_next_event(re->client, 0, &p);
+    re->calls++;
+    ami_result_free(r);
+    ami_packet_free(p);
+    ami_action_free(a);
+}
+
+static void test_no_blocking_calls_in_callback(void **state)
+{
+    (void)state;
+    const ss_step steps[] = {SS_SEND(SS_BANNER), SS_ACTION("Ping", EVENTS_AND_PONG),
+                             SS_SLEEP(3000)};
+    script_server *ss = start4(steps, 3);
+    ami_client *c = connect_to(ss, "127.0.0.1");
+    struct reentry re = {c, 0, 0, 0};
+    ami_client_set_event_cb(c, call_from_callback, &re);
+    ami_action *ping = make_action("Ping");
+    ami_result *r = NULL;
+    assert_int_equal(ami_client_call(c, ping, 2000, &r), 0);
+    ami_result_free(r);
+    assert_int_equal(re.calls, 3);
+    assert_int_equal(re.call_rc, AMI_ERR_STATE);
+    assert_int_equal(re.next_rc, AMI_ERR_STATE);
+    ami_action_free(ping);
+    ami_client_free(c);
+    finish_ok(ss);
+    script_server_free(ss);
+}
+
+struct outcome {
+    int status;
+    int calls;
+};
+
+static void keep_status(ami_session *s, ami_result *r, void *user_data)
+{
+    (void)s;
+    struct outcome *o = user_data;
+    o->status = ami_result_status(r);
+    o->calls++;
+    ami_result_free(r);
+}
+
+static void test_close_fails_pending(void **state)
+{
+    (void)state;
+    const ss_step steps[] = {SS_SEND(SS_BANNER), SS_SLEEP(3000)};
+    script_server *ss = start4(steps, 2);
+    ami_client *c = connect_to(ss, "127.0.0.1");
+    ami_action *ping = make_action("Ping");
+    struct outcome o = {0, 0};
+    assert_int_equal(
+        ami_session_send(ami_client_session(c), ping, AMI_NO_DEADLINE, keep_status, &o, NULL), 0);
+    ami_client_close(c);
+    assert_int_equal(o.calls, 1);
+    assert_int_equal(o.status, AMI_ERR_DISCONNECTED);
+    assert_int_equal(ami_client_fd(c), -1);
+    ami_result *r = NULL;
+    assert_int_equal(ami_client_call(c, ping, 100, &r), AMI_ERR_DISCONNECTED);
+    ami_action_free(ping);
+    ami_client_free(c);
+    finish_ok(ss);
+    script_server_free(ss);
+}
+
 static void test_queue_full(void **state)
 {
     (void)state;
@@ -666,6 +756,7 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_ipv6_bracketed),
         cmocka_unit_test(test_ipv6_bare),
+        cmocka_unit_test(test_resolve_failure),
         cmocka_unit_test(test_eof_before_banner),
         cmocka_unit_test(test_bad_banner),
         cmocka_unit_test(test_banner_timeout),
@@ -675,6 +766,8 @@ int main(void)
         cmocka_unit_test(test_events_during_call),
         cmocka_unit_test(test_event_after_call),
         cmocka_unit_test(test_event_callback),
+        cmocka_unit_test(test_no_blocking_calls_in_callback),
+        cmocka_unit_test(test_close_fails_pending),
         cmocka_unit_test(test_queue_full),
         cmocka_unit_test(test_trickled_bytes),
         cmocka_unit_test(test_server_goodbye_then_eof),
