@@ -32,8 +32,9 @@ struct ami_client {
     bool session_used; /* has seen a connection: a reconnect needs a fresh one */
     ami__conn conn;
     int state;
-    int end_code; /* why the connection ended, for the call that saw it */
-    bool in_pump; /* an event callback is running inside our loop */
+    int end_code;         /* why the connection ended, for the call that saw it */
+    bool in_pump;         /* an event callback is running inside our loop */
+    bool close_requested; /* ami_client_close from inside a callback */
     ami_event_cb event_cb;
     void *event_ud;
     /* Bytes read but not yet taken by the session: kept here when the event
@@ -101,6 +102,13 @@ void ami_client_close(ami_client *c)
 {
     if (!c || c->state != ST_CONNECTED)
         return;
+    /* The session refuses to be torn down from inside its own callback:
+     * finish the close once the callback has returned. */
+    if (c->in_pump) {
+        c->close_requested = true;
+        return;
+    }
+    c->close_requested = false;
     char msg[ERRMSG_LEN];
     snprintf(msg, sizeof msg, "connection to %s closed by the application", c->where);
     end_connection(c, ST_BROKEN, AMI_ERR_DISCONNECTED, msg);
@@ -256,6 +264,8 @@ static int pump(ami_client *c, until_fn until, void *arg, uint64_t deadline)
     for (;;) {
         uint64_t now = ami__monotonic_ms();
         feed(c, now);
+        if (c->close_requested)
+            ami_client_close(c);
         if (until(c, arg))
             return 0;
         if (c->state != ST_CONNECTED)

@@ -173,8 +173,12 @@ static int tcp_connect(ami__conn *c, const char *host, unsigned port, int timeou
         int budget = -1;
         if (timeout_ms >= 0) {
             uint64_t now = ami__monotonic_ms();
-            if (now >= deadline)
+            if (now >= deadline) {
+                snprintf(err, err_len, "connect to %s:%u timed out after %d ms", name, port,
+                         timeout_ms);
+                rc = AMI_ERR_TIMEOUT;
                 break;
+            }
             budget = (int)(deadline - now);
             /* Like curl: leave the later addresses half of what remains, so
              * one black-holed address cannot eat the whole timeout. */

@@ -414,11 +414,17 @@ unsigned script_server_closed_port(int family)
 char *script_server_load_fixture(const char *name, size_t *len)
 {
     const char *dir = getenv("AMI_FIXTURES");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/fixtures/ami", name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    if (!dir) {
+        fprintf(stderr, "AMI_FIXTURES is not set (run the tests through ctest)\n");
         return NULL;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "cannot open fixture %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
     char *buf = NULL;
     size_t cap = 0, n = 0;
     for (;;) {

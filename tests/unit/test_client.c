@@ -616,6 +616,37 @@ static void test_close_fails_pending(void **state)
     script_server_free(ss);
 }
 
+static void close_on_event(ami_session *s, const ami_packet *ev, void *user_data)
+{
+    (void)s;
+    (void)ev;
+    ami_client_close(user_data);
+}
+
+static void test_close_inside_callback(void **state)
+{
+    (void)state;
+    /* The response never comes: only the close can end the call early. */
+    const ss_step steps[] = {SS_SEND(SS_BANNER),
+                             SS_ACTION("Ping", "Event: Bye\r\nPrivilege: system,all\r\n\r\n"),
+                             SS_SLEEP(3000)};
+    script_server *ss = start4(steps, 3);
+    ami_client *c = connect_to(ss, "127.0.0.1");
+    ami_client_set_event_cb(c, close_on_event, c);
+    ami_action *ping = make_action("Ping");
+    ami_result *r = NULL;
+    struct timespec t0;
+    start_clock(&t0);
+    assert_int_equal(ami_client_call(c, ping, 2000, &r), AMI_ERR_DISCONNECTED);
+    assert_true(elapsed_ms(&t0) < 1000);
+    assert_int_equal(ami_client_fd(c), -1);
+    ami_result_free(r);
+    ami_action_free(ping);
+    ami_client_free(c);
+    finish_ok(ss);
+    script_server_free(ss);
+}
+
 static void test_queue_full(void **state)
 {
     (void)state;
@@ -768,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_event_callback),
         cmocka_unit_test(test_no_blocking_calls_in_callback),
         cmocka_unit_test(test_close_fails_pending),
+        cmocka_unit_test(test_close_inside_callback),
         cmocka_unit_test(test_queue_full),
         cmocka_unit_test(test_trickled_bytes),
         cmocka_unit_test(test_server_goodbye_then_eof),
