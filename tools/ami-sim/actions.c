@@ -1,0 +1,80 @@
+/* The action table and dispatch: the checks manager.c's process_message()
+ * makes, in the same order, with the same messages. */
+#include "sim.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* Sorted with strcasecmp, as Asterisk keeps its action list, so that
+ * ListCommands comes out in the same order. Synopses and write classes
+ * are the ones Asterisk 22 registers. */
+static const sim_action_def actions[] = {
+    {"Challenge", "Generate Challenge for MD5 Auth.", 0, sim_action_challenge},
+    {"Command", "Execute Asterisk CLI Command.", SIM_COMMAND, sim_action_command},
+    {"CoreSettings", "Show PBX core settings (version etc).", SIM_SYSTEM | SIM_REPORTING,
+     sim_action_coresettings},
+    {"CoreShowChannels", "List currently active channels.", SIM_SYSTEM | SIM_REPORTING,
+     sim_action_coreshowchannels},
+    {"CoreStatus", "Show PBX core status variables.", SIM_SYSTEM | SIM_REPORTING,
+     sim_action_corestatus},
+    {"Events", "Control Event Flow.", 0, sim_action_events},
+    {"Filter", "Dynamically add filters for the current manager session.", SIM_SYSTEM,
+     sim_action_filter},
+    {"GetConfig", "Retrieve configuration.", SIM_SYSTEM | SIM_CONFIG, sim_action_getconfig},
+    {"Getvar", "Gets a channel variable or function value.", SIM_CALL | SIM_REPORTING,
+     sim_action_getvar},
+    {"Hangup", "Hangup channel.", SIM_SYSTEM | SIM_CALL, sim_action_hangup},
+    {"ListCommands", "List available manager commands.", 0, sim_action_listcommands},
+    {"Login", "Login Manager.", 0, sim_action_login},
+    {"Logoff", "Logoff Manager.", 0, sim_action_logoff},
+    {"Originate", "Originate a call.", SIM_ORIGINATE, sim_action_originate},
+    {"Ping", "Keepalive command.", 0, sim_action_ping},
+    {"Setvar", "Sets a channel variable or function value.", SIM_CALL, sim_action_setvar},
+    {"Status", "List channel status.", SIM_SYSTEM | SIM_CALL | SIM_REPORTING, sim_action_status},
+    {"UserEvent", "Send an arbitrary event.", SIM_USER, sim_action_userevent},
+    {"WaitEvent", "Wait for an event to occur.", 0, sim_action_waitevent},
+};
+
+const sim_action_def *sim_actions(size_t *count)
+{
+    *count = sizeof actions / sizeof actions[0];
+    return actions;
+}
+
+void sim_dispatch(sim_conn *c, const ami_packet *p)
+{
+    if (c->sim->opt.faults & SIM_FAULT_STALL)
+        return;
+    const char *id = ami_packet_action_id(p);
+    if (id && !*id)
+        id = NULL; /* manager.c writes ActionID only when it is non-empty */
+    const char *name = ami_packet_get(p, "Action");
+    if (!name || !*name) {
+        sim_send_error(c, id, "Missing action in request");
+        return;
+    }
+    if (!c->authed && strcasecmp(name, "Login") != 0 && strcasecmp(name, "Logoff") != 0 &&
+        strcasecmp(name, "Challenge") != 0) {
+        sim_send_error(c, id, "Permission denied");
+        return;
+    }
+    const sim_action_def *def = NULL;
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+        if (strcasecmp(actions[i].name, name) == 0)
+            def = &actions[i];
+    if (!def) {
+        char msg[AMI_ACTION_MAX_LINE + 96];
+        snprintf(msg, sizeof msg,
+                 "Invalid/unknown command: %s. Use Action: ListCommands to show available "
+                 "commands.",
+                 name);
+        sim_send_error(c, id, msg);
+        return;
+    }
+    if (def->authority && !(c->user && (c->user->writeperm & def->authority))) {
+        sim_send_error(c, id, "Permission denied");
+        return;
+    }
+    def->fn(c, p, id);
+}
