@@ -63,7 +63,9 @@ AMI_EXPORT int ami_client_logoff(ami_client *c, int timeout_ms);
 AMI_EXPORT void ami_client_close(ami_client *c);
 
 AMI_EXPORT const char *ami_client_errmsg(const ami_client *c);
-/* The underlying session (borrowed), e.g. for its banner or counters. */
+/* The underlying session (borrowed), e.g. for its banner or counters.
+ * Valid until the next ami_client_connect (a reconnect starts a fresh
+ * session) or ami_client_free. */
 AMI_EXPORT ami_session *ami_client_session(ami_client *c);
 AMI_EXPORT int ami_client_fd(const ami_client *c);
 
