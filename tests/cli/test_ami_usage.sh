@@ -113,4 +113,17 @@ for s in action cli events decode 'Exit status' '0  success' '1  the server answ
     grep -qF -- "$s" "$TMP/help" || fail "--help does not mention '$s'"
 done
 timeout 10 "$AMI" --version | grep -qE '^ami [0-9]+\.[0-9]+\.[0-9]+' || fail "--version"
+
+# The man page and docs/ami.md document the same statuses (when the source
+# tree is next to this script, as in a checkout).
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+if [ -f "$ROOT/tools/ami/ami.1" ]; then
+    for s in 'Response: Error' 'Usage error' 'Authentication failed' 'Timeout' 'readable by others' \
+        AMI_SECRET AMI_HOST AMI_PORT AMI_USER; do
+        grep -qF -- "$s" "$ROOT/tools/ami/ami.1" || fail "ami.1 does not mention '$s'"
+    done
+    for n in 0 1 2 3 4 5; do
+        grep -qE "^\| $n \| " "$ROOT/docs/ami.md" || fail "docs/ami.md lacks exit status $n"
+    done
+fi
 echo "ok"
