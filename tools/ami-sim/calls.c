@@ -328,6 +328,8 @@ static void phase_setup(sim *s, sim_call *call, const ami_packet *p, const char 
     sim_chan_event(s, SIM_CALL, "Newchannel", one, NULL);
     if (two)
         sim_chan_event(s, SIM_CALL, "Newchannel", two, NULL);
+    if (two)
+        newexten(s, one, "AppDial2", "(Outgoing Line)");
     sim_chan *halves[2] = {one, two};
     const char *cid = ami_packet_get(p, "CallerID");
     for (int h = 0; h < 2 && halves[h]; h++) {
