@@ -717,6 +717,35 @@ static void test_list_cancelled_and_case(void **state)
     assert_int_equal(ami_result_event_count(rec.results[0]), 3);
     assert_true(ami_result_is_list(rec.results[0]));
     assert_int_equal(rec.events, 0);
+
+    /* While a list is open, an event carrying the ID of another pending
+     * action that opened no list (OriginateResponse, a UserEvent echo)
+     * belongs to the application, and the list goes on. */
+    send_named(s, "CoreShowChannels", "L", AMI_NO_DEADLINE, &rec);
+    send_named(s, "Originate", "O", AMI_NO_DEADLINE, &rec);
+    recv_all(s, "Response: Success\r\nActionID: L\r\nEventList: start\r\n\r\n"
+                "Event: OriginateResponse\r\nActionID: O\r\nResponse: Success\r\n\r\n"
+                "Event: CoreShowChannel\r\nActionID: L\r\n\r\n");
+    assert_int_equal(rec.events, 1);
+    assert_int_equal(rec.nresults, 1);
+    recv_all(s, "Response: Success\r\nActionID: O\r\n\r\n"
+                "Event: CoreShowChannelsComplete\r\nActionID: L\r\nEventList: Complete\r\n\r\n");
+    assert_int_equal(rec.nresults, 3);
+    assert_string_equal(ami_result_action_id(rec.results[1]), "O");
+    assert_int_equal(ami_result_event_count(rec.results[1]), 0);
+    assert_int_equal(ami_result_event_count(rec.results[2]), 2);
+    assert_int_equal(ami_session_unmatched_count(s), 0);
+
+    /* A list opened the old way ("will follow") whose events turn out to
+     * carry EventList headers ends on the EventList header only. */
+    send_named(s, "SIPpeers", "P", AMI_NO_DEADLINE, &rec);
+    recv_all(s, "Response: Success\r\nActionID: P\r\nMessage: Peer status list will follow\r\n\r\n"
+                "Event: PeerEntry\r\nActionID: P\r\nEventList: item\r\n\r\n"
+                "Event: NotReallyComplete\r\nActionID: P\r\n\r\n");
+    assert_int_equal(rec.nresults, 3);
+    recv_all(s, "Event: PeerlistComplete\r\nActionID: P\r\nEventList: Complete\r\n\r\n");
+    assert_int_equal(rec.nresults, 4);
+    assert_int_equal(ami_result_event_count(rec.results[3]), 3);
     ami_session_free(s);
     recorder_free(&rec);
 }
@@ -768,6 +797,23 @@ static void test_response_without_id_fifo(void **state)
     assert_string_equal(ami_result_message(rec.results[2]), "second");
     assert_int_equal(ami_session_unmatched_count(s), 1);
     assert_int_equal(rec.events, 1);
+
+    /* An action whose list is open has had its response: an id-less
+     * response goes to the next one, and a repeated response with the
+     * list's ID is unmatched rather than ending the list. */
+    send_named(s, "Status", "L", AMI_NO_DEADLINE, &rec);
+    send_named(s, "Ping", "P", AMI_NO_DEADLINE, &rec);
+    recv_all(s, "Response: Success\r\nActionID: L\r\nEventList: start\r\n\r\n"
+                "Response: Success\r\nMessage: for P\r\n\r\n"
+                "Response: Success\r\nActionID: L\r\n\r\n");
+    assert_int_equal(rec.nresults, 4);
+    assert_string_equal(ami_result_action_id(rec.results[3]), "P");
+    assert_string_equal(ami_result_message(rec.results[3]), "for P");
+    assert_int_equal(ami_session_unmatched_count(s), 2);
+    assert_int_equal(ami_session_pending_count(s), 1);
+    recv_all(s, "Event: StatusComplete\r\nActionID: L\r\nEventList: Complete\r\n\r\n");
+    assert_int_equal(rec.nresults, 5);
+    assert_true(ami_result_is_list(rec.results[4]));
     ami_session_free(s);
     recorder_free(&rec);
 }
@@ -892,7 +938,7 @@ static void test_back_pressure(void **state)
     recorder rec = {0};
     s = session_with(&rec, false);
     ami_session_set_queue_limits(s, 2, 0);
-    size_t off = 0, short_reads = 0, rounds = 0;
+    size_t off = 0, short_reads = 0, partial_reads = 0, rounds = 0;
     while (off < len && rounds++ < 100000) {
         size_t n = len - off < 65536 ? len - off : 65536;
         long got = ami_session_recv(s, raw + off, n, 0);
@@ -901,6 +947,8 @@ static void test_back_pressure(void **state)
         assert_true(ami_session_queued_events(s) <= 2);
         if ((size_t)got < n) {
             short_reads++;
+            /* Fed in slices, so recv stops near where the queue filled. */
+            partial_reads += got > 0;
             /* ...and consuming less happens only with a full queue. */
             assert_int_equal(ami_session_queued_events(s), 2);
         }
@@ -910,6 +958,7 @@ static void test_back_pressure(void **state)
     while (ami_session_recv(s, NULL, 0, 0) == 0 && ami_session_queued_events(s))
         drain_queue(s, &rec);
     assert_true(short_reads > 10);
+    assert_true(partial_reads > 0);
     assert_int_equal(off, len);
     assert_int_equal(rec.events, ref.events);
     assert_string_equal(rec.event_log.s, ref.event_log.s);
@@ -1190,6 +1239,56 @@ static void test_many_in_flight(void **state)
     ami_session_free(s);
 }
 
+static void test_deadline_heap_order(void **state)
+{
+    (void)state;
+    /* Pseudo-random deadlines; answers remove entries from the middle of
+     * the heap; each tick must expire exactly the actions due by then. */
+    enum { N = 3000, SPAN = 400 };
+    static size_t due[SPAN];
+    memset(due, 0, sizeof(due));
+    ami_session *s = NULL;
+    assert_int_equal(ami_session_create(&s), AMI_OK);
+    assert_int_equal(ami_session_set_id_prefix(s, "h"), AMI_OK);
+    ami_action *a = NULL;
+    assert_int_equal(ami_action_create(&a, "Ping"), AMI_OK);
+    uint32_t x = 12345;
+    static uint64_t deadline[N + 1];
+    for (int i = 1; i <= N; i++) {
+        x = x * 1103515245u + 12345u;
+        deadline[i] = (x >> 8) % SPAN;
+        assert_int_equal(ami_session_send(s, a, deadline[i], NULL, NULL, NULL), AMI_OK);
+    }
+    ami_action_free(a);
+    text t = {0};
+    text_add(&t, BANNER, strlen(BANNER));
+    for (int i = 1; i <= N; i++) {
+        if ((i * 7) % 3 == 0)
+            text_printf(&t, "Response: Success\r\nActionID: h%d\r\n\r\n", (i * 7919) % N + 1);
+    }
+    recv_all(s, t.s);
+    free(t.s);
+    /* Which ones were answered: recompute the same set. */
+    static bool answered[N + 1];
+    memset(answered, 0, sizeof(answered));
+    for (int i = 1; i <= N; i++) {
+        if ((i * 7) % 3 == 0)
+            answered[(i * 7919) % N + 1] = true;
+    }
+    for (int i = 1; i <= N; i++) {
+        if (!answered[i])
+            due[deadline[i]]++;
+    }
+    for (uint64_t now = 0; now < SPAN; now++) {
+        uint64_t next = ami_session_next_deadline(s);
+        if (due[now])
+            assert_int_equal(next, now);
+        assert_int_equal(ami_session_tick(s, now), (int)due[now]);
+    }
+    assert_int_equal(ami_session_pending_count(s), 0);
+    ami_session_free(s);
+}
+
 static void test_getters_on_fresh_session(void **state)
 {
     (void)state;
@@ -1237,6 +1336,7 @@ int main(void)
         cmocka_unit_test(test_callback_reentrancy),
         cmocka_unit_test(test_resend_from_failure_callbacks),
         cmocka_unit_test(test_many_in_flight),
+        cmocka_unit_test(test_deadline_heap_order),
         cmocka_unit_test(test_getters_on_fresh_session),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
