@@ -71,6 +71,15 @@ void ami__result_fail(ami_result *r, int status, const char *fmt, ...)
     r->local = 1;
 }
 
+/*
+ * Output lines are exactly the values of the response's Output headers, in
+ * order: Asterisk 14+ sends one header per CLI line, and the parser exposes
+ * the legacy "Response: Follows" body the same way, so both framings give
+ * the same lines. An empty CLI output arrives as one "Output: " and is kept
+ * as one empty line rather than guessed away: the result shows what the
+ * server sent, and a printer of these lines prints the same blank line the
+ * server's CLI would have.
+ */
 static void index_output(ami_result *r)
 {
     const ami_packet *p = r->response;

@@ -11,6 +11,19 @@
  *     cannot make them spin;
  *   - new bytes are fed to the parser only once it holds no complete packet
  *     we have not taken, which is what bounds memory under back-pressure.
+ *
+ * Choices the public header leaves open:
+ *   - a list that ends with "EventList: Cancelled" completes like one that
+ *     ends with Complete (status from the response, is_list 1); the final
+ *     event tells the two apart;
+ *   - after a fatal receive error, send returns AMI_ERR_STATE until
+ *     ami_session_disconnected() starts over; actions sent from callbacks
+ *     while disconnected() fails the old ones stay pending and their bytes
+ *     wait for the next connection;
+ *   - an allocation failure while copying an event into the queue is fatal
+ *     (like nghttp2's NOMEM): the event cannot be put back into the parser;
+ *     a failure while storing an action's reply only fails that action;
+ *   - the queue's byte bound counts the events' wire size.
  */
 #include "session_internal.h"
 
@@ -230,8 +243,9 @@ static int out_reserve(ami_session *s, size_t n, char **dst)
 
 void ami_session_output(const ami_session *s, const char **data, size_t *len)
 {
+    /* Never NULL + 0: an empty output is still a valid empty buffer. */
     if (data)
-        *data = s ? s->out + s->out_start : NULL;
+        *data = (s && s->out) ? s->out + s->out_start : "";
     if (len)
         *len = s ? s->out_end - s->out_start : 0;
 }
