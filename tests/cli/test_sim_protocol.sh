@@ -22,7 +22,7 @@ start_sim() {
     SIMPIDS+=("$SIMPID")
     PORT=
     for _ in $(seq 200); do
-        PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\)$/\1/p' "$out")
+        PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\)$/\1/p' "$out" 2>/dev/null || true)
         [ -n "$PORT" ] && break
         sleep 0.025
     done

@@ -1,0 +1,322 @@
+#!/usr/bin/env bash
+# ami-sim modes: options, replay, firehose, write timeout, every fault, signals.
+set -euo pipefail
+SIM="$AMI_BIN_DIR/ami-sim"
+FIX="$AMI_FIXTURES"
+[ -x "$SIM" ] || { echo "ami-sim not built at $SIM"; exit 1; }
+TMP=$(mktemp -d)
+SIMPIDS=()
+cleanup() {
+    for p in "${SIMPIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${SIMPIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# start_sim ARGS...: run the simulator on a free port; sets PORT and SIMPID.
+start_sim() {
+    local out="$TMP/sim.$RANDOM.out"
+    "$SIM" --listen 127.0.0.1:0 "$@" >"$out" 2>"$out.err" &
+    SIMPID=$!
+    SIMPIDS+=("$SIMPID")
+    PORT=
+    for _ in $(seq 200); do
+        PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\)$/\1/p' "$out" 2>/dev/null || true)
+        [ -n "$PORT" ] && break
+        sleep 0.025
+    done
+    [ -n "$PORT" ] || { echo "ami-sim did not start:"; cat "$out.err"; exit 1; }
+}
+
+# Client helpers in Python: raw sockets, bounded waits, AMI packet splitting.
+cat >"$TMP/simlib.py" <<'PY'
+import os, re, socket, sys, time
+FIX = os.environ["AMI_FIXTURES"]
+
+def fixture(name):
+    with open(os.path.join(FIX, name), "rb") as f:
+        return f.read()
+
+def connect(port, host="127.0.0.1"):
+    s = socket.create_connection((host, port), timeout=5)
+    return s
+
+def recv_until(s, pred, timeout=5.0):
+    """Read until pred(buf) is true, EOF or timeout; returns (buf, eof)."""
+    buf, end = b"", time.time() + timeout
+    while not pred(buf):
+        left = end - time.time()
+        if left <= 0:
+            return buf, False
+        s.settimeout(left)
+        try:
+            d = s.recv(1 << 16)
+        except socket.timeout:
+            return buf, False
+        except ConnectionResetError:
+            return buf, True
+        if not d:
+            return buf, True
+        buf += d
+    return buf, False
+
+def recv_all(s, timeout=5.0):
+    """Everything until the server closes; fails if it does not in time."""
+    buf, eof = recv_until(s, lambda b: False, timeout)
+    if not eof:
+        fail("server did not close within %.1fs; got %r" % (timeout, buf[-300:]))
+    return buf
+
+def packets(data):
+    """Split a server stream (banner first) into lists of (key, value)."""
+    nl = data.index(b"\r\n")
+    out = []
+    for chunk in data[nl + 2:].split(b"\r\n\r\n"):
+        if not chunk:
+            continue
+        hdrs = []
+        for line in chunk.decode().split("\r\n"):
+            k, _, v = line.partition(": ")
+            hdrs.append((k, v))
+        out.append(hdrs)
+    return out
+
+def get(pkt, key):
+    for k, v in pkt:
+        if k == key:
+            return v
+    return None
+
+def keys(pkt):
+    return [k for k, _ in pkt]
+
+def action(name, *hdrs, **kw):
+    lines = ["Action: " + name]
+    for k, v in kw.items():
+        lines.append("%s: %s" % (k, v))
+    for k, v in hdrs:
+        lines.append("%s: %s" % (k, v))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+def login(s, user="admin", secret="amp111", events="on", aid="login"):
+    s.sendall(action("Login", ActionID=aid, Username=user, Secret=secret, Events=events))
+    buf, _ = recv_until(s, lambda b: b"Authentication accepted\r\n\r\n" in b)
+    check(b"Authentication accepted" in buf, "login failed: %r" % buf)
+    return buf
+
+FAILED = []
+def check(cond, msg):
+    if not cond:
+        FAILED.append(msg)
+        print("FAIL:", msg)
+
+def fail(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
+
+def done(name):
+    if FAILED:
+        print("%s: %d failure(s)" % (name, len(FAILED)))
+        sys.exit(1)
+    print("%s: ok" % name)
+PY
+export PYTHONPATH="$TMP"
+
+# Options: --help documents every flag; remote addresses need --allow-remote.
+help=$("$SIM" --help)
+for flag in --listen --allow-remote --users --auth-delay --write-timeout --call-duration \
+    --replay --firehose --fault --trickle-delay close-mid-packet stop-reading stall garbage \
+    oversize-header no-banner wrong-banner trickle; do
+    grep -q -- "$flag" <<<"$help" || { echo "FAIL: --help does not mention $flag"; exit 1; }
+done
+rc=0; timeout 5 "$SIM" --listen 0.0.0.0:0 >/dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || { echo "FAIL: non-loopback listen exited $rc, want 2"; exit 1; }
+rc=0; timeout 5 "$SIM" --fault nosuch >/dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || { echo "FAIL: unknown fault exited $rc"; exit 1; }
+
+# SIGTERM and SIGINT end the server cleanly (status 0), clients connected.
+for sig in TERM INT; do
+    start_sim
+    exec 3<>/dev/tcp/127.0.0.1/"$PORT"
+    sleep 0.1
+    kill -"$sig" "$SIMPID"
+    rc=0
+    for _ in $(seq 100); do kill -0 "$SIMPID" 2>/dev/null || break; sleep 0.02; done
+    wait "$SIMPID" || rc=$?
+    exec 3<&-
+    [ "$rc" = 0 ] || { echo "FAIL: SIG$sig exit status $rc"; exit 1; }
+done
+
+# IPv6 loopback, when the machine has it.
+if python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0))' 2>/dev/null; then
+    out="$TMP/v6.out"
+    "$SIM" --listen '[::1]:0' >"$out" 2>&1 &
+    SIMPIDS+=($!)
+    for _ in $(seq 100); do grep -q listening "$out" 2>/dev/null && break; sleep 0.02; done
+    grep -Eq '^listening on \[::1\]:[0-9]+$' "$out" || { echo "FAIL: v6 listen: $(cat "$out")"; exit 1; }
+    V6PORT=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$out")
+else
+    V6PORT=0
+fi
+
+start_sim --replay "$FIX/coreshowchannels.raw"; P_REPLAY=$PORT
+start_sim --replay "$FIX/login_ok.raw"; P_REPLAY2=$PORT
+# A Python reader is slow; the firehose sim must not drop it for that.
+start_sim --firehose 200000 --write-timeout 0; P_FIRE=$PORT
+start_sim --firehose 100000000 --write-timeout 100; P_WT=$PORT
+ports="$P_REPLAY $P_REPLAY2 $P_FIRE $P_WT $V6PORT"
+for f in close-mid-packet stop-reading stall garbage oversize-header no-banner wrong-banner; do
+    start_sim --fault "$f"; ports="$ports $PORT"
+done
+start_sim --fault trickle --trickle-delay 5; ports="$ports $PORT"
+
+python3 - $ports <<'PY'
+import re, socket, sys, time
+from simlib import *
+(p_replay, p_replay2, p_fire, p_wt, p_v6, p_cut, p_noread, p_stall, p_garbage, p_over,
+ p_nobanner, p_wrongbanner, p_trickle) = map(int, sys.argv[1:])
+BANNER = b"Asterisk Call Manager/11.0.0\r\n"
+
+if p_v6:
+    s = connect(p_v6, "::1")
+    buf, _ = recv_until(s, lambda b: b"\r\n" in b)
+    check(buf == BANNER, "v6 banner %r" % buf)
+    login(s)
+
+# Replay: the recorded responses and list events, with the client's ActionIDs.
+s = connect(p_replay)
+sent = fixture("coreshowchannels.sent").replace(b"ActionID: 4\r\n", b"ActionID: mine-4\r\n")
+sent = sent.replace(b"ActionID: 5\r\n", b"ActionID: x5\r\n")
+s.sendall(sent)
+got = recv_all(s)
+exp = fixture("coreshowchannels.raw").replace(b"ActionID: 4\r\n", b"ActionID: mine-4\r\n")
+exp = exp.replace(b"ActionID: 5\r\n", b"ActionID: x5\r\n")
+check(got == exp, "replay with rewritten ActionIDs differs")
+# Recording without ActionIDs, client with them: inserted after Response:.
+s = connect(p_replay2)
+s.sendall(action("Login", ActionID="L", Username="x", Secret="y") + action("Logoff", ActionID="B"))
+got = recv_all(s)
+exp = fixture("login_ok.raw").replace(b"Response: Success\r\n", b"Response: Success\r\nActionID: L\r\n")
+exp = exp.replace(b"Response: Goodbye\r\n", b"Response: Goodbye\r\nActionID: B\r\n")
+check(got == exp, "replay ActionID insertion: %r" % got[-200:])
+
+# Firehose: exactly N events after login, then SimDone with Count: N.
+s = connect(p_fire)
+s.sendall(action("Login", ActionID="1", Username="admin", Secret="amp111"))
+t0 = time.time()
+chunks, tail, end = [], b"", time.time() + 30
+want = b"Event: SimDone\r\nPrivilege: system,all\r\nCount: 200000\r\n\r\n"
+while not tail.endswith(want) and time.time() < end:
+    s.settimeout(5)
+    d = s.recv(1 << 20)
+    if not d:
+        break
+    chunks.append(d)
+    tail = (tail + d)[-200:]
+buf = b"".join(chunks)
+dt = time.time() - t0
+n = buf.count(b"\r\n\r\nEvent: ") - 3  # minus FullyBooted, SuccessfulAuth, SimDone
+check(buf.endswith(b"Count: 200000\r\n\r\n"), "no SimDone")
+check(n == 200000, "firehose delivered %d events" % n)
+sizes = [len(c) for c in buf.split(b"\r\n\r\n")[3:100]]
+check(all(300 <= x <= 520 for x in sizes), "firehose event sizes %r" % sizes[:5])
+hdrs = buf.split(b"\r\n\r\n")[5].count(b"\r\n") + 1
+check(15 <= hdrs <= 20, "firehose event has %d headers" % hdrs)
+print("firehose: %d events in %.3fs (%.0f/s)" % (n, dt, n / dt))
+s.sendall(action("Ping", ActionID="after"))
+buf, _ = recv_until(s, lambda b: b"ActionID: after" in b)
+check(b"Ping: Pong" in buf, "actions after the firehose")
+
+# Write timeout: a client that stops reading is dropped; others go on.
+s = connect(p_wt)
+s.sendall(action("Login", ActionID="1", Username="admin", Secret="amp111"))
+time.sleep(1.0)
+total, eof = 0, False
+end = time.time() + 10
+while time.time() < end:
+    s.settimeout(2)
+    try:
+        d = s.recv(1 << 20)
+    except (socket.timeout, ConnectionResetError):
+        eof = True
+        break
+    if not d:
+        eof = True
+        break
+    total += len(d)
+check(eof and total < 100000000 * 300, "non-reading client was not dropped (read %d bytes)" % total)
+s = connect(p_wt)
+login(s)
+
+# close-mid-packet: half a response, then EOF.
+s = connect(p_cut)
+s.sendall(action("Login", ActionID="1", Username="admin", Secret="amp111", Events="off"))
+got = recv_all(s)
+full = BANNER + b"Response: Success\r\nActionID: 1\r\nMessage: Authentication accepted\r\n\r\n"
+check(got.startswith(BANNER) and full.startswith(got) and len(got) < len(full) and
+      len(got) > len(BANNER), "close-mid-packet sent %r" % got)
+
+# stop-reading: the server never reads, so our writes back up.
+s = connect(p_noread)
+recv_until(s, lambda b: b"\r\n" in b)
+s.setblocking(False)
+pushed, end = 0, time.time() + 5
+chunk = action("Ping") * 1000
+while time.time() < end:
+    try:
+        pushed += s.send(chunk)
+    except BlockingIOError:
+        break
+check(time.time() < end and pushed < 64 << 20, "stop-reading: server kept reading (%d bytes)" % pushed)
+buf, eof = recv_until(s, lambda b: False, 0.5)
+check(buf == b"" and not eof, "stop-reading answered %r" % buf)
+
+# stall: actions are read and never answered; the connection stays open.
+s = connect(p_stall)
+recv_until(s, lambda b: b"\r\n" in b)
+s.sendall(action("Login", ActionID="1", Username="admin", Secret="amp111") + action("Ping"))
+buf, eof = recv_until(s, lambda b: False, 1.0)
+check(buf == b"" and not eof, "stall answered %r" % buf)
+
+# garbage: junk after the banner, then a working server.
+s = connect(p_garbage)
+s.sendall(action("Login", ActionID="1", Username="admin", Secret="amp111", Events="off"))
+buf, _ = recv_until(s, lambda b: b"Authentication accepted" in b)
+check(buf.startswith(BANNER) and b"\x00" in buf and b"\xff" in buf and
+      b"Authentication accepted" in buf, "garbage stream %r" % buf[:80])
+
+# oversize-header: a header line that never ends.
+s = connect(p_over)
+buf, eof = recv_until(s, lambda b: len(b) > 4 << 20, 10)
+check(not eof and len(buf) > 4 << 20, "oversize stream ended after %d bytes" % len(buf))
+head = BANNER + b"Response: Success\r\nX-Oversize: "
+check(buf.startswith(head) and b"\n" not in buf[len(head):], "oversize line has a line end")
+
+# no-banner: silence, but actions work.
+s = connect(p_nobanner)
+buf, eof = recv_until(s, lambda b: False, 0.5)
+check(buf == b"" and not eof, "no-banner sent %r" % buf)
+s.sendall(action("Ping", ActionID="p"))
+buf, _ = recv_until(s, lambda b: b"\r\n\r\n" in b)
+check(buf == b"Response: Error\r\nActionID: p\r\nMessage: Permission denied\r\n\r\n", "no-banner reply %r" % buf)
+
+# wrong-banner: first line is not an AMI banner.
+s = connect(p_wrongbanner)
+buf, _ = recv_until(s, lambda b: b"\r\n" in b)
+check(buf.startswith(b"SSH-2.0-") and not buf.startswith(b"Asterisk"), "wrong-banner %r" % buf)
+
+# trickle: one byte per write, spaced out.
+s = connect(p_trickle)
+reads, buf, t0 = 0, b"", time.time()
+while buf != BANNER and time.time() - t0 < 5:
+    s.settimeout(5)
+    d = s.recv(4096)
+    if not d:
+        break
+    reads += 1
+    buf += d
+dt = time.time() - t0
+check(buf == BANNER, "trickle banner %r" % buf)
+check(reads >= len(BANNER) // 2 and dt >= (len(BANNER) - 1) * 0.004, "trickle: %d reads in %.3fs" % (reads, dt))
+done("test_sim_modes")
+PY
