@@ -1,0 +1,169 @@
+/*
+ * The event-loop client's handle, shared by async.c (lifetime, options,
+ * loop interface), async_io.c (bytes and event delivery) and
+ * async_conn.c (connect, login, keepalive, reconnect).
+ */
+#ifndef AMI_ASYNC_INTERNAL_H
+#define AMI_ASYNC_INTERNAL_H
+
+#include "internal.h"
+#include "net_async.h"
+
+#include <ami/async.h>
+
+/* Finer than the public state: where the connection is. */
+enum ami__phase {
+    PH_IDLE,
+    PH_CONNECT, /* TCP connect in progress: wait writable */
+    PH_BANNER,  /* connected, waiting for the banner */
+    PH_LOGIN,   /* Challenge / Login / Filters / Events in flight */
+    PH_UP,
+    PH_WAIT,   /* disconnected, retry at retry_at */
+    PH_STOPPED /* nothing to do until ami_async_start */
+};
+
+/* A deadline that is already due: delivery has a backlog. */
+#define AMI__DUE_NOW 0u
+
+#define AMI__ASYNC_ERRLEN 512
+
+struct ami_async {
+    /* ---- configuration */
+    char *host;
+    unsigned port;
+    char where[300];
+    char *user;
+    char *secret;
+    unsigned login_flags;
+    char *events_mask;
+    char **filters;
+    size_t nfilters;
+    int connect_ms;
+    int login_ms;
+    int reconnect;
+    int backoff_initial_ms;
+    int backoff_max_ms;
+    int retry_auth;
+    int ka_interval_ms;
+    int ka_timeout_ms;
+    size_t max_events;
+    size_t max_bytes;
+    int budget_ms;
+    int hold;
+
+    ami_async_event_cb event_cb;
+    void *event_ud;
+    ami_async_state_cb state_cb;
+    void *state_ud;
+    ami_async_watch_cb watch_cb;
+    void *watch_ud;
+    void *app_data;
+
+    /* ---- connection */
+    int phase;
+    ami_async_state state;
+    ami__conn conn;
+    ami_session *session;
+    unsigned gen; /* bumped at every teardown: stale internal callbacks */
+    struct addrinfo *addrs;
+    struct addrinfo *cur_addr;
+    uint64_t phase_deadline;
+    uint64_t retry_at;
+    unsigned attempt; /* failures since the last successful login */
+    int stop_requested;
+    int logging_off;
+
+    /* ---- reading */
+    char *rbuf;
+    size_t rpos, rlen;
+    int paused;
+    uint64_t paused_since;
+    uint64_t last_rx;
+    int saw_shutdown;
+
+    /* ---- keepalive */
+    uint64_t ping_check_at;
+    int ping_out;
+
+    /* ---- events carried over from ended connections, and gap notices */
+    ami_packet **fifo;
+    size_t fifo_head, fifo_count, fifo_cap;
+    int had_up;
+    int gap_open; /* a loss happened; the notice goes out at the next login */
+    ami_async_reason gap_reason;
+    char gap_msg[AMI__ASYNC_ERRLEN];
+    uint64_t gap_wall_ms;
+    uint64_t gap_mono_ms;
+    unsigned gap_attempts;
+
+    /* ---- deferred work (the session refuses teardown from its callbacks) */
+    int close_pending;
+    ami_async_reason close_reason;
+    int close_code;
+    char close_msg[AMI__ASYNC_ERRLEN];
+
+    /* ---- re-entrancy */
+    unsigned depth;   /* nesting of public calls */
+    unsigned in_cb;   /* application callbacks running */
+    unsigned in_sess; /* inside a session call that may run callbacks */
+    int free_pending;
+    int tearing; /* inside teardown: stop only sets stop_requested */
+    int freeing;
+
+    /* ---- watch reporting */
+    int rep_valid;
+    int rep_fd;
+    unsigned rep_events;
+    uint64_t rep_deadline;
+
+    ami_async_stats stats;
+    uint64_t rng;
+    char errmsg[AMI__ASYNC_ERRLEN];
+};
+
+/* backoff.c */
+uint64_t ami__backoff_rand(uint64_t *state);
+uint64_t ami__backoff_delay(unsigned attempt, uint64_t initial_ms, uint64_t max_ms,
+                            uint64_t *rng);
+
+/* async.c */
+void ami__async_set_err(ami_async *a, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void ami__async_set_state(ami_async *a, ami_async_state st, ami_async_reason why);
+/* Enter/leave a public call: leave runs deferred work, flushes, updates
+ * the watch and performs a deferred free. */
+void ami__async_enter(ami_async *a);
+void ami__async_leave(ami_async *a);
+
+/* async_io.c */
+void ami__async_read(ami_async *a, uint64_t now);
+void ami__async_feed(ami_async *a, uint64_t now);
+void ami__async_flush(ami_async *a);
+void ami__async_deliver(ami_async *a);
+int ami__async_backlog(const ami_async *a);
+int ami__async_fifo_push(ami_async *a, ami_packet *p);
+void ami__async_fifo_clear(ami_async *a);
+size_t ami__async_queued(const ami_async *a);
+
+/* async_conn.c */
+void ami__async_begin_attempt(ami_async *a, uint64_t now);
+void ami__async_on_connect_ready(ami_async *a, uint64_t now);
+void ami__async_on_bytes(ami_async *a, uint64_t now);
+void ami__async_timers(ami_async *a, uint64_t now);
+uint64_t ami__async_conn_deadline(const ami_async *a);
+/* End the connection now (outside session callbacks) or as soon as the
+ * session call in progress returns. */
+void ami__async_lose(ami_async *a, ami_async_reason why, int code, const char *msg);
+void ami__async_run_pending(ami_async *a);
+/* Close the socket and drop the session without any state change. */
+void ami__async_teardown(ami_async *a, int code, const char *msg);
+/* Session result callback for application actions. */
+int ami__async_submit(ami_async *a, const ami_action *act, uint64_t deadline,
+                      ami_async_result_cb cb, void *ud);
+int ami__async_send_filter(ami_async *a, const char *filter, ami_async_result_cb cb, void *ud,
+                           int internal);
+
+#endif /* AMI_ASYNC_INTERNAL_H */

@@ -1,0 +1,253 @@
+/*
+ * Moving bytes and delivering events for the event-loop client. Reading
+ * never waits on the application: bytes go into the session, whose bounded
+ * queue holds the events; delivery to the application runs afterwards, for
+ * a bounded time, and what is left waits for the next (immediate) turn of
+ * the loop. When the queue is full the session takes fewer bytes; the rest
+ * stays in rbuf and reading pauses until delivery makes room.
+ */
+#include "async_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define READ_CHUNK (64u * 1024u)
+/* Reads per readiness: a firehose must not starve the other handles of
+ * the same loop. */
+#define MAX_READS 8
+
+/* ---------------------------------------------------------------- fifo */
+
+int ami__async_fifo_push(ami_async *a, ami_packet *p)
+{
+    if (a->fifo_count == a->fifo_cap) {
+        size_t cap = a->fifo_cap ? a->fifo_cap * 2 : 16;
+        ami_packet **grown = ami__malloc(cap * sizeof *grown);
+        if (!grown)
+            return AMI_ERR_NOMEM;
+        for (size_t i = 0; i < a->fifo_count; i++)
+            grown[i] = a->fifo[(a->fifo_head + i) % a->fifo_cap];
+        ami__free(a->fifo);
+        a->fifo = grown;
+        a->fifo_cap = cap;
+        a->fifo_head = 0;
+    }
+    a->fifo[(a->fifo_head + a->fifo_count) % a->fifo_cap] = p;
+    a->fifo_count++;
+    return 0;
+}
+
+static ami_packet *fifo_pop(ami_async *a)
+{
+    if (!a->fifo_count)
+        return NULL;
+    ami_packet *p = a->fifo[a->fifo_head];
+    a->fifo_head = (a->fifo_head + 1) % a->fifo_cap;
+    a->fifo_count--;
+    return p;
+}
+
+void ami__async_fifo_clear(ami_async *a)
+{
+    ami_packet *p;
+    while ((p = fifo_pop(a)) != NULL)
+        ami_packet_free(p);
+}
+
+size_t ami__async_queued(const ami_async *a)
+{
+    return a->fifo_count + (a->session ? ami_session_queued_events(a->session) : 0);
+}
+
+int ami__async_backlog(const ami_async *a)
+{
+    if (a->hold || !a->event_cb)
+        return 0;
+    return ami__async_queued(a) > 0;
+}
+
+/* --------------------------------------------------------------- bytes */
+
+static long session_recv(ami_async *a, size_t len, uint64_t now)
+{
+    a->in_sess++;
+    long n = ami_session_recv(a->session, a->rbuf + a->rpos, len, now);
+    a->in_sess--;
+    return n;
+}
+
+static void note_paused(ami_async *a, int paused, uint64_t now)
+{
+    if (paused && !a->paused) {
+        a->paused = 1;
+        a->paused_since = now;
+        a->stats.paused_count++;
+    } else if (!paused && a->paused) {
+        a->paused = 0;
+        a->stats.paused_ms += now - a->paused_since;
+    }
+}
+
+/*
+ * Hand buffered bytes to the session. The last byte goes in alone: a
+ * session may take a whole chunk and only then find its queue full, and a
+ * full session takes none of a one-byte feed, so a byte left over reliably
+ * means "back-pressured". A zero-length feed still lets the session move
+ * packets its parser holds into a queue that has room again.
+ */
+void ami__async_feed(ami_async *a, uint64_t now)
+{
+    if (!a->session)
+        return;
+    size_t avail = a->rlen - a->rpos;
+    long n;
+    if (avail > 1) {
+        n = session_recv(a, avail - 1, now);
+        if (n >= 0) {
+            a->rpos += (size_t)n;
+            n = (size_t)n == avail - 1 ? session_recv(a, 1, now) : 0;
+        }
+    } else {
+        n = session_recv(a, avail, now);
+    }
+    if (n < 0) {
+        char msg[AMI__ASYNC_ERRLEN];
+        snprintf(msg, sizeof msg, "%s", ami_session_errmsg(a->session));
+        ami__async_lose(a,
+                        a->phase == PH_BANNER && n == AMI_ERR_BAD_BANNER
+                            ? AMI_ASYNC_REASON_PROTOCOL
+                            : (n == AMI_ERR_NOMEM ? AMI_ASYNC_REASON_NOMEM
+                                                  : AMI_ASYNC_REASON_PROTOCOL),
+                        (int)n, msg);
+        return;
+    }
+    a->rpos += (size_t)n;
+    if (a->rpos == a->rlen)
+        a->rpos = a->rlen = 0;
+    note_paused(a, a->rpos < a->rlen, now);
+    size_t q = ami__async_queued(a);
+    if (q > a->stats.max_queued)
+        a->stats.max_queued = q;
+    ami__async_on_bytes(a, now);
+}
+
+void ami__async_read(ami_async *a, uint64_t now)
+{
+    for (int i = 0; i < MAX_READS && a->session && !a->close_pending; i++) {
+        if (a->rpos < a->rlen) {
+            ami__async_feed(a, now);
+            if (a->paused || !a->session)
+                return;
+            continue;
+        }
+        long n = a->conn.tp->read(&a->conn, a->rbuf, READ_CHUNK);
+        if (n == AMI__NET_AGAIN)
+            return;
+        if (n == 0) {
+            char msg[AMI__ASYNC_ERRLEN];
+            int goodbye = ami_session_got_goodbye(a->session);
+            if (a->phase == PH_BANNER) {
+                snprintf(msg, sizeof msg, "%s closed the connection before sending its banner",
+                         a->where);
+            } else {
+                snprintf(msg, sizeof msg, "connection to %s closed by the server%s", a->where,
+                         goodbye ? " after Goodbye" : a->saw_shutdown ? " after Shutdown" : "");
+            }
+            ami__async_lose(a,
+                            goodbye         ? AMI_ASYNC_REASON_GOODBYE
+                            : a->saw_shutdown ? AMI_ASYNC_REASON_SHUTDOWN
+                                              : AMI_ASYNC_REASON_EOF,
+                            a->phase == PH_BANNER ? AMI_ERR_EOF_BANNER : AMI_ERR_DISCONNECTED,
+                            msg);
+            return;
+        }
+        if (n < 0) {
+            char msg[AMI__ASYNC_ERRLEN];
+            snprintf(msg, sizeof msg, "reading from %s failed: %s", a->where,
+                     strerror(a->conn.sys_errno));
+            ami__async_lose(a, AMI_ASYNC_REASON_IO, AMI_ERR_DISCONNECTED, msg);
+            return;
+        }
+        a->last_rx = now;
+        a->rpos = 0;
+        a->rlen = (size_t)n;
+        ami__async_feed(a, now);
+        if (a->paused || (size_t)n < READ_CHUNK)
+            return;
+    }
+}
+
+void ami__async_flush(ami_async *a)
+{
+    while (a->session && a->phase != PH_CONNECT && !a->close_pending) {
+        const char *data = NULL;
+        size_t len = 0;
+        ami_session_output(a->session, &data, &len);
+        if (len == 0)
+            return;
+        long n = a->conn.tp->write(&a->conn, data, len);
+        if (n == AMI__NET_AGAIN)
+            return;
+        if (n < 0) {
+            char msg[AMI__ASYNC_ERRLEN];
+            snprintf(msg, sizeof msg, "sending to %s failed: %s", a->where,
+                     strerror(a->conn.sys_errno));
+            ami__async_lose(a, AMI_ASYNC_REASON_IO, AMI_ERR_DISCONNECTED, msg);
+            return;
+        }
+        ami_session_consume(a->session, (size_t)n);
+    }
+}
+
+/* ------------------------------------------------------------ delivery */
+
+static ami_packet *next_packet(ami_async *a)
+{
+    ami_packet *p = fifo_pop(a);
+    if (p || !a->session)
+        return p;
+    if (ami_session_next_event(a->session, &p) == 1)
+        return p;
+    return NULL;
+}
+
+static int is_shutdown(const ami_packet *p)
+{
+    const char *name = ami_packet_event_name(p);
+    return name && ami__key_equals(name, strlen(name), "Shutdown");
+}
+
+void ami__async_deliver(ami_async *a)
+{
+    if (a->hold)
+        return;
+    uint64_t start = ami__monotonic_ms();
+    for (;;) {
+        if (a->close_pending || a->free_pending)
+            break;
+        ami_packet *p = next_packet(a);
+        if (!p) {
+            /* The parser may hold packets the full queue refused. */
+            if (a->session && (a->paused || a->rpos < a->rlen)) {
+                ami__async_feed(a, ami__monotonic_ms());
+                p = next_packet(a);
+            }
+            if (!p)
+                break;
+        }
+        if (is_shutdown(p))
+            a->saw_shutdown = 1;
+        if (a->event_cb) {
+            a->in_cb++;
+            a->event_cb(a, p, a->event_ud);
+            a->in_cb--;
+            a->stats.events++;
+        }
+        ami_packet_free(p);
+        if (a->event_cb && ami__monotonic_ms() - start >= (uint64_t)a->budget_ms)
+            break;
+    }
+    /* Room was made: let the session take what rbuf still holds. */
+    if (a->session && !a->close_pending && (a->paused || a->rpos < a->rlen))
+        ami__async_feed(a, ami__monotonic_ms());
+}
