@@ -78,8 +78,7 @@ int ami__async_send_filter(ami_async *a, const char *filter, ami_async_result_cb
         rc = ami_action_add(act, "Filter", filter);
     if (rc == 0)
         rc = send_req(a, act,
-                      internal ? login_deadline(a)
-                               : ami__monotonic_ms() + (uint64_t)a->login_ms,
+                      internal ? login_deadline(a) : ami__monotonic_ms() + (uint64_t)a->login_ms,
                       internal ? REQ_FILTER : REQ_APP, cb, ud);
     ami_action_free(act);
     return rc;
@@ -143,10 +142,9 @@ static void schedule_retry(ami_async *a, ami_async_reason why, uint64_t now)
                   (why == AMI_ASYNC_REASON_AUTH && !a->retry_auth);
     if (give_up) {
         a->phase = PH_STOPPED;
-        ami__async_set_state(a, AMI_ASYNC_STOPPED,
-                             a->logging_off && why == AMI_ASYNC_REASON_EOF
-                                 ? AMI_ASYNC_REASON_GOODBYE
-                                 : why);
+        ami__async_set_state(
+            a, AMI_ASYNC_STOPPED,
+            a->logging_off && why == AMI_ASYNC_REASON_EOF ? AMI_ASYNC_REASON_GOODBYE : why);
         return;
     }
     uint64_t delay = ami__backoff_delay(a->attempt, (uint64_t)a->backoff_initial_ms,
@@ -304,8 +302,8 @@ static void send_login(ami_async *a, const char *key)
         rc = send_req(a, act, login_deadline(a), REQ_LOGIN, NULL, NULL);
     ami_action_free(act);
     if (rc != 0)
-        ami__async_lose(a, rc == AMI_ERR_NOMEM ? AMI_ASYNC_REASON_NOMEM : AMI_ASYNC_REASON_AUTH,
-                        rc, "cannot send Login");
+        ami__async_lose(a, rc == AMI_ERR_NOMEM ? AMI_ASYNC_REASON_NOMEM : AMI_ASYNC_REASON_AUTH, rc,
+                        "cannot send Login");
 }
 
 static void start_login(ami_async *a, uint64_t now)

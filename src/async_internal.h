@@ -123,8 +123,7 @@ struct ami_async {
 
 /* backoff.c */
 uint64_t ami__backoff_rand(uint64_t *state);
-uint64_t ami__backoff_delay(unsigned attempt, uint64_t initial_ms, uint64_t max_ms,
-                            uint64_t *rng);
+uint64_t ami__backoff_delay(unsigned attempt, uint64_t initial_ms, uint64_t max_ms, uint64_t *rng);
 
 /* async.c */
 void ami__async_set_err(ami_async *a, const char *fmt, ...)

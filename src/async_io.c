@@ -113,12 +113,12 @@ void ami__async_feed(ami_async *a, uint64_t now)
     if (n < 0) {
         char msg[AMI__ASYNC_ERRLEN];
         snprintf(msg, sizeof msg, "%s", ami_session_errmsg(a->session));
-        ami__async_lose(a,
-                        a->phase == PH_BANNER && n == AMI_ERR_BAD_BANNER
-                            ? AMI_ASYNC_REASON_PROTOCOL
-                            : (n == AMI_ERR_NOMEM ? AMI_ASYNC_REASON_NOMEM
-                                                  : AMI_ASYNC_REASON_PROTOCOL),
-                        (int)n, msg);
+        ami__async_lose(
+            a,
+            a->phase == PH_BANNER && n == AMI_ERR_BAD_BANNER
+                ? AMI_ASYNC_REASON_PROTOCOL
+                : (n == AMI_ERR_NOMEM ? AMI_ASYNC_REASON_NOMEM : AMI_ASYNC_REASON_PROTOCOL),
+            (int)n, msg);
         return;
     }
     a->rpos += (size_t)n;
@@ -151,14 +151,15 @@ void ami__async_read(ami_async *a, uint64_t now)
                          a->where);
             } else {
                 snprintf(msg, sizeof msg, "connection to %s closed by the server%s", a->where,
-                         goodbye ? " after Goodbye" : a->saw_shutdown ? " after Shutdown" : "");
+                         goodbye           ? " after Goodbye"
+                         : a->saw_shutdown ? " after Shutdown"
+                                           : "");
             }
             ami__async_lose(a,
-                            goodbye         ? AMI_ASYNC_REASON_GOODBYE
+                            goodbye           ? AMI_ASYNC_REASON_GOODBYE
                             : a->saw_shutdown ? AMI_ASYNC_REASON_SHUTDOWN
                                               : AMI_ASYNC_REASON_EOF,
-                            a->phase == PH_BANNER ? AMI_ERR_EOF_BANNER : AMI_ERR_DISCONNECTED,
-                            msg);
+                            a->phase == PH_BANNER ? AMI_ERR_EOF_BANNER : AMI_ERR_DISCONNECTED, msg);
             return;
         }
         if (n < 0) {

@@ -15,8 +15,7 @@ uint64_t ami__backoff_rand(uint64_t *state)
     return x * 0x2545f4914f6cdd1du;
 }
 
-uint64_t ami__backoff_delay(unsigned attempt, uint64_t initial_ms, uint64_t max_ms,
-                            uint64_t *rng)
+uint64_t ami__backoff_delay(unsigned attempt, uint64_t initial_ms, uint64_t max_ms, uint64_t *rng)
 {
     if (initial_ms == 0)
         initial_ms = 1;

@@ -10,8 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int ami__resolve(const char *host, unsigned port, struct addrinfo **out, char *err,
-                 size_t err_len)
+int ami__resolve(const char *host, unsigned port, struct addrinfo **out, char *err, size_t err_len)
 {
     *out = NULL;
     char name[NI_MAXHOST];

@@ -166,15 +166,15 @@ AMI_EXPORT void ami_async_set_queue(ami_async *a, size_t max_events, size_t max_
 AMI_EXPORT void ami_async_hold_events(ami_async *a, int hold);
 
 typedef struct ami_async_stats {
-    size_t queued;           /* events waiting for delivery now */
-    size_t max_queued;       /* the most that ever waited */
-    uint64_t paused_count;   /* times reading paused on a full queue */
-    uint64_t paused_ms;      /* total time reading was paused */
-    int paused;              /* paused right now */
-    uint64_t events;         /* events delivered */
-    uint64_t connects;       /* successful logins */
-    uint64_t disconnects;    /* connections lost after login */
-    uint64_t gaps;           /* gap notices delivered */
+    size_t queued;         /* events waiting for delivery now */
+    size_t max_queued;     /* the most that ever waited */
+    uint64_t paused_count; /* times reading paused on a full queue */
+    uint64_t paused_ms;    /* total time reading was paused */
+    int paused;            /* paused right now */
+    uint64_t events;       /* events delivered */
+    uint64_t connects;     /* successful logins */
+    uint64_t disconnects;  /* connections lost after login */
+    uint64_t gaps;         /* gap notices delivered */
 } ami_async_stats;
 AMI_EXPORT void ami_async_stats_get(const ami_async *a, ami_async_stats *out);
 

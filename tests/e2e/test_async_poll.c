@@ -1,0 +1,125 @@
+/* The event-loop client driven by the header-only poll() loop against
+ * ami-sim: the shared scenario (plain and MD5 login, action, Originate
+ * events, list action, logoff), plus connection failures. */
+#include <ami/adapters/poll.h>
+
+#include "async_scenario.h"
+
+#include <stdlib.h>
+
+struct poll_ctx {
+    ami_async *a;
+};
+
+static void *poll_attach(ami_async *a)
+{
+    struct poll_ctx *c = calloc(1, sizeof *c);
+    c->a = a;
+    return c;
+}
+
+static void poll_detach(void *loop)
+{
+    free(loop);
+}
+
+static int flag_set(void *ud)
+{
+    return *(int *)ud != 0;
+}
+
+static int poll_run(void *loop, ami_async *a, int *flag, int timeout_ms)
+{
+    (void)loop;
+    ami_async *hs[1] = {a};
+    ami_poll_loop(hs, 1, timeout_ms, flag_set, flag);
+    return *flag;
+}
+
+static void test_plain(void **state)
+{
+    (void)state;
+    scen_run_one(AMI_LOGIN_PLAIN, poll_attach, poll_run, poll_detach);
+}
+
+static void test_md5(void **state)
+{
+    (void)state;
+    scen_run_one(AMI_LOGIN_MD5, poll_attach, poll_run, poll_detach);
+}
+
+static int stopped(void *ud)
+{
+    return ami_async_get_state(ud) == AMI_ASYNC_STOPPED;
+}
+
+/* A refused login stops retrying by default, with reason Auth. */
+static void test_auth_failure_stops(void **state)
+{
+    (void)state;
+    sim_process sim;
+    const char *extra[] = {"--auth-delay", "10", NULL};
+    assert_int_equal(sim_process_start(&sim, 0, extra), 0);
+    scen s;
+    memset(&s, 0, sizeof s);
+    assert_int_equal(ami_async_create(&s.a), 0);
+    ami_async_set_server(s.a, "127.0.0.1", sim.port);
+    ami_async_set_login(s.a, "admin", "wrong", AMI_LOGIN_PLAIN);
+    ami_async_set_reconnect(s.a, 1, 10, 50, 0);
+    ami_async_set_state_cb(s.a, scen_on_state, &s);
+    assert_int_equal(ami_async_start(s.a), 0);
+    ami_async *hs[1] = {s.a};
+    assert_int_equal(ami_poll_loop(hs, 1, 5000, stopped, s.a), 1);
+    assert_int_equal(s.reasons[s.nstates - 1], AMI_ASYNC_REASON_AUTH);
+    assert_non_null(strstr(ami_async_errmsg(s.a), "Authentication failed"));
+    assert_null(strstr(ami_async_errmsg(s.a), "wrong")); /* never the secret */
+    ami_async_free(s.a);
+    sim_process_stop(&sim);
+}
+
+/* Nothing listens: each attempt fails with Connect, and retries back off
+ * (no spinning: a handful of attempts in 300 ms with a 50 ms start). */
+static void test_refused_backs_off(void **state)
+{
+    (void)state;
+    sim_process sim;
+    assert_int_equal(sim_process_start(&sim, 0, NULL), 0);
+    unsigned port = sim.port;
+    sim_process_kill(&sim);
+    scen s;
+    memset(&s, 0, sizeof s);
+    assert_int_equal(ami_async_create(&s.a), 0);
+    ami_async_set_server(s.a, "127.0.0.1", port);
+    ami_async_set_login(s.a, "admin", "amp111", 0);
+    ami_async_set_reconnect(s.a, 1, 50, 1000, 0);
+    ami_async_set_state_cb(s.a, scen_on_state, &s);
+    assert_int_equal(ami_async_start(s.a), 0);
+    ami_async *hs[1] = {s.a};
+    ami_poll_loop(hs, 1, 300, NULL, NULL);
+    size_t disconnects = 0;
+    for (size_t i = 0; i < s.nstates; i++)
+        if (s.states[i] == AMI_ASYNC_DISCONNECTED) {
+            disconnects++;
+            assert_int_equal(s.reasons[i], AMI_ASYNC_REASON_CONNECT);
+        }
+    /* 50 + 100 + 200 (each at least half) fit; a spinning client would
+     * show dozens. */
+    assert_true(disconnects >= 2 && disconnects <= 5);
+    assert_int_equal(ami_async_get_state(s.a), AMI_ASYNC_DISCONNECTED);
+    assert_true(ami_async_timeout(s.a) > 0);
+    ami_async_stop(s.a);
+    assert_int_equal(ami_async_get_state(s.a), AMI_ASYNC_STOPPED);
+    assert_int_equal(ami_async_timeout(s.a), -1);
+    ami_async_free(s.a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plain),
+        cmocka_unit_test(test_md5),
+        cmocka_unit_test(test_auth_failure_stops),
+        cmocka_unit_test(test_refused_backs_off),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
