@@ -5,6 +5,7 @@
  *   raw       baseline: 64 KiB reads, count "\r\n\r\n", nothing parsed
  *   blocking  ami_client_next_event() loop (owned packets)
  *   callback  ami_client event callback (borrowed packets)
+ *   async     the event-loop client (ami_async) in the header-only poll loop
  *
  * Every mode logs in (Events: on), counts the events up to "Event: SimDone"
  * and checks the count; the libami modes also check SimDone's Count: and
@@ -15,6 +16,13 @@
 #include "common.h"
 
 #include <ami/client.h>
+#if defined(__has_include)
+#if __has_include(<ami/async.h>) && __has_include(<ami/adapters/poll.h>)
+#include <ami/async.h>
+#include <ami/adapters/poll.h>
+#define HAVE_ASYNC 1
+#endif
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,10 +205,70 @@ static double run_client(unsigned port, uint64_t want, int use_cb, counter *c)
     return t1 - t0;
 }
 
+#ifdef HAVE_ASYNC
+typedef struct async_run {
+    counter c;
+    double t0;
+    int up;
+} async_run;
+
+static void on_async_event(ami_async *a, const ami_packet *p, void *ud)
+{
+    async_run *r = ud;
+    count_event(&r->c, p);
+    if (r->c.done)
+        ami_async_stop(a);
+}
+
+static void on_async_state(ami_async *a, ami_async_state st, ami_async_reason why, void *ud)
+{
+    (void)a;
+    async_run *r = ud;
+    if (st == AMI_ASYNC_UP && !r->up) {
+        r->up = 1;
+        r->t0 = bench_now();
+    } else if (st == AMI_ASYNC_STOPPED && !r->c.done) {
+        bench_die("async: stopped (%s)", ami_async_reason_name(why));
+    }
+}
+
+static int async_done(void *ud)
+{
+    return ((async_run *)ud)->c.done;
+}
+
+static double run_async(unsigned port, uint64_t want, counter *out)
+{
+    async_run r;
+    memset(&r, 0, sizeof r);
+    r.c.want = want;
+    r.c.rss_min = -1;
+    ami_async *a;
+    if (ami_async_create(&a) || ami_async_set_server(a, "127.0.0.1", port) ||
+        ami_async_set_login(a, "admin", "amp111", AMI_LOGIN_PLAIN) || ami_async_set_events(a, "on"))
+        bench_die("async: setup failed");
+    ami_async_set_reconnect(a, 0, 500, 500, 0);
+    ami_async_set_event_cb(a, on_async_event, &r);
+    ami_async_set_state_cb(a, on_async_state, &r);
+    if (ami_async_start(a))
+        bench_die("async: start: %s", ami_async_errmsg(a));
+    if (ami_poll_loop(&a, 1, 600000, async_done, &r) != 1)
+        bench_die("async: not done: %s", ami_async_errmsg(a));
+    double t1 = bench_now();
+    sample_rss(&r.c);
+    if (r.c.firehose != want || r.c.other > LOGIN_EVENTS)
+        bench_die("async: counted %llu firehose events, expected %llu",
+                  (unsigned long long)r.c.firehose, (unsigned long long)want);
+    ami_async_free(a);
+    *out = r.c;
+    return t1 - r.t0;
+}
+#endif
+
 int main(int argc, char **argv)
 {
     if (argc != 4)
-        bench_die("usage: firehose_bench raw|blocking|callback PORT N");
+        bench_die("usage: firehose_bench raw|blocking|callback|async PORT N");
     unsigned port = (unsigned)bench_arg_u64(argv[2], "port");
     uint64_t want = bench_arg_u64(argv[3], "N");
     double secs;
@@ -212,6 +280,11 @@ int main(int argc, char **argv)
     } else if (strcmp(argv[1], "blocking") == 0 || strcmp(argv[1], "callback") == 0) {
         secs = run_client(port, want, argv[1][0] == 'c', &c);
         events = c.firehose;
+#ifdef HAVE_ASYNC
+    } else if (strcmp(argv[1], "async") == 0) {
+        secs = run_async(port, want, &c);
+        events = c.firehose;
+#endif
     } else {
         bench_die("unknown mode %s", argv[1]);
     }
