@@ -270,7 +270,9 @@ int ami_session_send(ami_session *s, const ami_action *a, uint64_t deadline, ami
     if (!s || !a)
         return AMI_ERR_INVALID;
     if (s->freeing || s->failed) {
-        set_errmsg(s, "cannot send: %s", s->failed ? s->errmsg : "session is being freed");
+        /* A failed session keeps the message that says why it failed. */
+        if (s->freeing)
+            set_errmsg(s, "cannot send: the session is being freed");
         return AMI_ERR_STATE;
     }
 
