@@ -380,7 +380,7 @@ unsigned ami_async_events(const ami_async *a)
         return 0;
     if (a->phase == PH_CONNECT)
         return AMI_ASYNC_WRITE;
-    unsigned ev = a->paused ? 0 : AMI_ASYNC_READ;
+    unsigned ev = a->paused || a->eof_pending ? 0 : AMI_ASYNC_READ;
     size_t len = 0;
     if (a->session)
         ami_session_output(a->session, NULL, &len);
@@ -393,7 +393,7 @@ uint64_t ami_async_deadline(const ami_async *a)
 {
     if (!a)
         return AMI_NO_DEADLINE;
-    if (ami__async_backlog(a) || a->close_pending)
+    if (ami__async_backlog(a) || a->close_pending || a->eof_pending)
         return AMI__DUE_NOW;
     return ami__async_conn_deadline(a);
 }
@@ -434,6 +434,7 @@ int ami_async_process(ami_async *a, unsigned events)
     ami__async_timers(a, ami__monotonic_ms());
     ami__async_run_pending(a);
     ami__async_deliver(a);
+    ami__async_finish_eof(a);
     ami__async_leave(a);
     return 0;
 }

@@ -131,6 +131,7 @@ void ami__async_teardown(ami_async *a, int code, const char *msg)
     a->rpos = a->rlen = 0;
     a->ping_out = 0;
     a->saw_shutdown = 0;
+    a->eof_pending = 0;
     a->close_pending = 0;
     a->tearing--;
 }

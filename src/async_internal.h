@@ -80,6 +80,7 @@ struct ami_async {
     uint64_t paused_since;
     uint64_t last_rx;
     int saw_shutdown;
+    int eof_pending; /* EOF read; reported once earlier events are delivered */
 
     /* ---- keepalive */
     uint64_t ping_check_at;
@@ -141,6 +142,7 @@ void ami__async_leave(ami_async *a);
 void ami__async_read(ami_async *a, uint64_t now);
 void ami__async_feed(ami_async *a, uint64_t now);
 void ami__async_flush(ami_async *a);
+void ami__async_finish_eof(ami_async *a);
 void ami__async_deliver(ami_async *a);
 int ami__async_backlog(const ami_async *a);
 int ami__async_fifo_push(ami_async *a, ami_packet *p);

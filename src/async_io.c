@@ -8,6 +8,7 @@
  */
 #include "async_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -133,7 +134,7 @@ void ami__async_feed(ami_async *a, uint64_t now)
 
 void ami__async_read(ami_async *a, uint64_t now)
 {
-    for (int i = 0; i < MAX_READS && a->session && !a->close_pending; i++) {
+    for (int i = 0; i < MAX_READS && a->session && !a->close_pending && !a->eof_pending; i++) {
         if (a->rpos < a->rlen) {
             ami__async_feed(a, now);
             if (a->paused || !a->session)
@@ -144,29 +145,20 @@ void ami__async_read(ami_async *a, uint64_t now)
         if (n == AMI__NET_AGAIN)
             return;
         if (n == 0) {
-            char msg[AMI__ASYNC_ERRLEN];
-            int goodbye = ami_session_got_goodbye(a->session);
-            if (a->phase == PH_BANNER) {
-                snprintf(msg, sizeof msg, "%s closed the connection before sending its banner",
-                         a->where);
-            } else {
-                snprintf(msg, sizeof msg, "connection to %s closed by the server%s", a->where,
-                         goodbye           ? " after Goodbye"
-                         : a->saw_shutdown ? " after Shutdown"
-                                           : "");
-            }
-            ami__async_lose(a,
-                            goodbye           ? AMI_ASYNC_REASON_GOODBYE
-                            : a->saw_shutdown ? AMI_ASYNC_REASON_SHUTDOWN
-                                              : AMI_ASYNC_REASON_EOF,
-                            a->phase == PH_BANNER ? AMI_ERR_EOF_BANNER : AMI_ERR_DISCONNECTED, msg);
+            /* Events already received go out before the loss is
+             * reported, so a Shutdown event can name the reason. */
+            a->eof_pending = 1;
             return;
         }
         if (n < 0) {
             char msg[AMI__ASYNC_ERRLEN];
             snprintf(msg, sizeof msg, "reading from %s failed: %s", a->where,
                      strerror(a->conn.sys_errno));
-            ami__async_lose(a, AMI_ASYNC_REASON_IO, AMI_ERR_DISCONNECTED, msg);
+            /* A reset is the server going away with our bytes unread
+             * (killed, restarted): the same loss as a close. */
+            ami__async_lose(
+                a, a->conn.sys_errno == ECONNRESET ? AMI_ASYNC_REASON_EOF : AMI_ASYNC_REASON_IO,
+                AMI_ERR_DISCONNECTED, msg);
             return;
         }
         a->last_rx = now;
@@ -176,6 +168,28 @@ void ami__async_read(ami_async *a, uint64_t now)
         if (a->paused || (size_t)n < READ_CHUNK)
             return;
     }
+}
+
+void ami__async_finish_eof(ami_async *a)
+{
+    if (!a->eof_pending || !a->session)
+        return;
+    if (ami__async_backlog(a) || (!a->hold && a->event_cb && a->rpos < a->rlen))
+        return;
+    char msg[AMI__ASYNC_ERRLEN];
+    int goodbye = ami_session_got_goodbye(a->session);
+    if (a->phase == PH_BANNER)
+        snprintf(msg, sizeof msg, "%s closed the connection before sending its banner", a->where);
+    else
+        snprintf(msg, sizeof msg, "connection to %s closed by the server%s", a->where,
+                 goodbye           ? " after Goodbye"
+                 : a->saw_shutdown ? " after Shutdown"
+                                   : "");
+    ami__async_lose(a,
+                    goodbye           ? AMI_ASYNC_REASON_GOODBYE
+                    : a->saw_shutdown ? AMI_ASYNC_REASON_SHUTDOWN
+                                      : AMI_ASYNC_REASON_EOF,
+                    a->phase == PH_BANNER ? AMI_ERR_EOF_BANNER : AMI_ERR_DISCONNECTED, msg);
 }
 
 void ami__async_flush(ami_async *a)

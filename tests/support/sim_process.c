@@ -13,6 +13,35 @@
 #include <unistd.h>
 
 #define START_TIMEOUT_MS 5000
+#define MAX_LIVE         32
+
+/* Children still running: killed at exit, so a failed assertion (cmocka
+ * jumps out of the test) never leaves a server holding ctest's pipes. */
+static pid_t live[MAX_LIVE];
+
+static void kill_live(void)
+{
+    for (int i = 0; i < MAX_LIVE; i++)
+        if (live[i] > 0) {
+            kill(live[i], SIGKILL);
+            waitpid(live[i], NULL, 0);
+            live[i] = 0;
+        }
+}
+
+static void track(pid_t pid, pid_t replace)
+{
+    static int registered;
+    if (!registered) {
+        atexit(kill_live);
+        registered = 1;
+    }
+    for (int i = 0; i < MAX_LIVE; i++)
+        if (live[i] == replace) {
+            live[i] = pid;
+            return;
+        }
+}
 
 const char *sim_process_path(void)
 {
@@ -97,6 +126,7 @@ static int start_once(sim_process *sp, unsigned port, const char *const *extra, 
     }
     sp->pid = pid;
     sp->port = got;
+    track(pid, 0);
     return 0;
 }
 
@@ -145,6 +175,7 @@ int sim_process_stop(sim_process *sp)
         kill(sp->pid, SIGKILL);
         rc = reap(sp->pid, 5000);
     }
+    track(0, sp->pid);
     sp->pid = 0;
     return rc;
 }
@@ -155,6 +186,7 @@ void sim_process_kill(sim_process *sp)
         return;
     kill(sp->pid, SIGKILL);
     reap(sp->pid, 5000);
+    track(0, sp->pid);
     sp->pid = 0;
 }
 
