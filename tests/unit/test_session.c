@@ -1022,6 +1022,8 @@ static void test_parser_error_is_fatal(void **state)
     ami_action *a = NULL;
     assert_int_equal(ami_action_create(&a, "Ping"), AMI_OK);
     assert_int_equal(ami_session_send(s, a, AMI_NO_DEADLINE, on_result, &rec, NULL), AMI_ERR_STATE);
+    /* The message still says why the session failed. */
+    assert_non_null(strstr(ami_session_errmsg(s), "offset"));
     /* Until the connection is replaced. */
     ami_session_disconnected(s, 0, NULL);
     assert_int_equal(ami_session_send(s, a, AMI_NO_DEADLINE, on_result, &rec, NULL), AMI_OK);
