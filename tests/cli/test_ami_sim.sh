@@ -186,6 +186,27 @@ run 0 -p "$PORT" -f ndjson events --until Event=SimDone
 jq -e -s '.[-1].Event == "SimDone" and .[-1].Count == "20000" and length >= 20001' "$TMP/out" >/dev/null ||
     fail "firehose"
 
+# Logoff as the action: Goodbye is success.
+run 0 action Logoff
+grep -qx 'Response: Goodbye' "$TMP/out" || fail "Logoff: $(cat "$TMP/out")"
+
+# IPv6 in brackets, when the machine has ::1.
+timeout 60 "$SIM" --listen '[::1]:0' >"$TMP/v6.out" 2>"$TMP/v6.err" &
+PIDS+=($!)
+V6=
+for _ in $(seq 100); do
+    V6=$(sed -n 's/^listening on \[::1\]:\([0-9][0-9]*\)$/\1/p' "$TMP/v6.out")
+    [ -n "$V6" ] && break
+    sleep 0.05
+done
+if [ -n "$V6" ]; then
+    run 0 -H "[::1]:$V6" action Ping
+    run 0 -H ::1 -p "$V6" action Ping
+    AMI_HOST="[::1]" AMI_PORT=$V6 run 0 action Ping
+else
+    echo "note: no IPv6 loopback, [::1] not tested"
+fi
+
 # Faults map to exit statuses.
 sim stall --fault stall
 run 5 -p "$PORT" --timeout 0.5 action Ping
