@@ -11,6 +11,7 @@ packages=(
   libjansson-dev                     # JSON output of the `ami` tool
   jq python3                         # the CLI tests check JSON with jq; scripted peers
   clang-format valgrind procps
+  libuv1-dev libev-dev libevent-dev  # event-loop adapter tests (optional)
 )
 
 missing=()

@@ -168,8 +168,8 @@ static void scen_run_one(unsigned login_flags, scen_attach_fn attach, scen_run_f
     assert_int_equal(ami_async_fd(s.a), -1);
 
     ami_result_free(s.result);
+    ami_async_free(s.a); /* releases the adapter's watchers too */
     detach(loop);
-    ami_async_free(s.a);
     assert_int_equal(sim_process_stop(&sim), 0);
 }
 
