@@ -237,6 +237,37 @@ rc=$?
 set -e
 [ $rc -eq 2 ] || [ $rc -eq 4 ] || fail "only one trailing newline may be stripped (exit $rc)"
 
+# Without AMI_SECRET or a file, the secret is read from the terminal with
+# echo off (a pseudo-terminal stands in for the user).
+cat >"$TMP/askpass_tty.py" <<'PY'
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out, sent, deadline = b'', False, time.time() + 15
+while time.time() < deadline:
+    r, _, _ = select.select([fd], [], [], 0.1)
+    if r:
+        try:
+            d = os.read(fd, 4096)
+        except OSError:
+            break
+        if not d:
+            break
+        out += d
+    if not sent and b'secret for admin@127.0.0.1: ' in out:
+        os.write(fd, b'amp111\n')
+        sent = True
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode('utf-8', 'replace'))
+sys.exit(os.waitstatus_to_exitcode(status))
+PY
+env -u AMI_SECRET timeout 30 python3 "$TMP/askpass_tty.py" "$AMI" -H 127.0.0.1 -p "$P" action Ping >"$TMP/pty.out" ||
+    fail "prompted login failed: $(cat "$TMP/pty.out")"
+grep -q 'AMI secret for admin@127.0.0.1: ' "$TMP/pty.out" || fail "no prompt: $(cat "$TMP/pty.out")"
+grep -q 'Ping: Pong' "$TMP/pty.out" || fail "prompted login: no Pong"
+grep -q amp111 "$TMP/pty.out" && fail "the typed secret was echoed"
+
 # ---- connection failures
 FREE=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 run 3 -H 127.0.0.1 -p "$FREE" action Ping
