@@ -113,6 +113,50 @@ static void test_refused_backs_off(void **state)
     ami_async_free(s.a);
 }
 
+typedef struct cb_ctx {
+    int events;
+    int process_rc;
+    int freed_in_cb;
+} cb_ctx;
+
+/* Inside a callback: driving the loop is refused, freeing is deferred. */
+static void reentrant_event(ami_async *a, const ami_packet *ev, void *ud)
+{
+    (void)ev;
+    cb_ctx *c = ud;
+    c->events++;
+    c->process_rc = ami_async_process(a, 0);
+    ami_async_free(a);
+    c->freed_in_cb = 1;
+}
+
+static int cb_done(void *ud)
+{
+    return ((cb_ctx *)ud)->freed_in_cb;
+}
+
+static void test_callback_rules(void **state)
+{
+    (void)state;
+    sim_process sim;
+    const char *extra[] = {"--firehose", "10", NULL};
+    assert_int_equal(sim_process_start(&sim, 0, extra), 0);
+    cb_ctx c;
+    memset(&c, 0, sizeof c);
+    ami_async *a = NULL;
+    assert_int_equal(ami_async_create(&a), 0);
+    ami_async_set_server(a, "127.0.0.1", sim.port);
+    ami_async_set_login(a, "admin", "amp111", 0);
+    ami_async_set_event_cb(a, reentrant_event, &c);
+    assert_int_equal(ami_async_start(a), 0);
+    ami_async *hs[1] = {a};
+    /* The loop stops the moment the handle is gone (ASan checks the rest). */
+    assert_int_equal(ami_poll_loop(hs, 1, 5000, cb_done, &c), 1);
+    assert_int_equal(c.events, 1);
+    assert_int_equal(c.process_rc, AMI_ERR_STATE);
+    sim_process_stop(&sim);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -120,6 +164,7 @@ int main(void)
         cmocka_unit_test(test_md5),
         cmocka_unit_test(test_auth_failure_stops),
         cmocka_unit_test(test_refused_backs_off),
+        cmocka_unit_test(test_callback_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
