@@ -99,7 +99,7 @@ events_bg() {
     timeout 30 "$AMI" "$@" </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
     EVPID=$!
     for _ in $(seq 200); do
-        [ "$(grep -c ' from ' "$TMP/main.err" || true)" -gt "$before" ] && { sleep 0.5; return; }
+        [ "$(grep -c ' from ' "$TMP/main.err" || true)" -gt "$before" ] && { sleep 1; return; }
         sleep 0.05
     done
     fail "events stream did not connect: $(cat "$TMP/ev.err")"
