@@ -163,9 +163,11 @@ static void test_kill_and_restart(void **state)
     assert_int_equal(c.keep, 1);
     assert_int_equal(c.drop, 0);
 
-    /* An action in flight when the server dies. */
+    /* An action in flight when the server dies: WaitEvent is answered only
+     * when an event comes (none will), so the kill always wins the race. */
     ami_action *act = NULL;
-    assert_int_equal(ami_action_create(&act, "Ping"), 0);
+    assert_int_equal(ami_action_create(&act, "WaitEvent"), 0);
+    assert_int_equal(ami_action_add(act, "Timeout", "30"), 0);
     assert_int_equal(ami_async_send(c.a, act, 10000, on_pending, &c), 0);
     ami_action_free(act);
     sim_process_kill(&sim);
