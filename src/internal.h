@@ -34,10 +34,10 @@ struct ami_packet {
     ami__header *headers; /* ordered */
     size_t count;
     size_t wire_size;
-    uint8_t kind;      /* ami_packet_kind */
-    uint8_t response;  /* ami_response_type */
-    uint8_t legacy;    /* legacy Response: Follows framing */
-    uint8_t is_copy;   /* allocated by ami_packet_dup (one block) */
+    uint8_t kind;     /* ami_packet_kind */
+    uint8_t response; /* ami_response_type */
+    uint8_t legacy;   /* legacy Response: Follows framing */
+    uint8_t is_copy;  /* allocated by ami_packet_dup (one block) */
 };
 
 /* Key pointer of header h in packet p (static text for sentinels). */

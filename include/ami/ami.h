@@ -38,9 +38,9 @@ extern "C" {
 #define AMI_EXPORT
 #endif
 
-#define AMI_VERSION_MAJOR 0
-#define AMI_VERSION_MINOR 1
-#define AMI_VERSION_PATCH 0
+#define AMI_VERSION_MAJOR  0
+#define AMI_VERSION_MINOR  1
+#define AMI_VERSION_PATCH  0
 #define AMI_VERSION_STRING "0.1.0"
 
 /* ------------------------------------------------------------------------ */
@@ -55,17 +55,17 @@ extern "C" {
  */
 typedef enum ami_error {
     AMI_OK = 0,
-    AMI_ERR_NOMEM = -1,        /* an allocation failed */
-    AMI_ERR_INVALID = -2,      /* a NULL or out-of-range argument */
-    AMI_ERR_INJECTION = -3,    /* CR, LF or NUL in a key or value */
-    AMI_ERR_BAD_KEY = -4,      /* empty key, or ':' in a key */
-    AMI_ERR_TOO_LONG = -5,     /* a line longer than Asterisk accepts */
-    AMI_ERR_TOO_MANY = -6,     /* more header lines than Asterisk accepts */
-    AMI_ERR_LINE_LIMIT = -7,   /* received line over the parser's limit */
-    AMI_ERR_HEADER_LIMIT = -8, /* received packet has too many headers */
-    AMI_ERR_PACKET_LIMIT = -9, /* received packet over the byte limit */
-    AMI_ERR_PROTOCOL = -10,    /* the peer broke the AMI framing */
-    AMI_ERR_BAD_BANNER = -11,  /* first line is not an AMI banner */
+    AMI_ERR_NOMEM = -1,          /* an allocation failed */
+    AMI_ERR_INVALID = -2,        /* a NULL or out-of-range argument */
+    AMI_ERR_INJECTION = -3,      /* CR, LF or NUL in a key or value */
+    AMI_ERR_BAD_KEY = -4,        /* empty key, or ':' in a key */
+    AMI_ERR_TOO_LONG = -5,       /* a line longer than Asterisk accepts */
+    AMI_ERR_TOO_MANY = -6,       /* more header lines than Asterisk accepts */
+    AMI_ERR_LINE_LIMIT = -7,     /* received line over the parser's limit */
+    AMI_ERR_HEADER_LIMIT = -8,   /* received packet has too many headers */
+    AMI_ERR_PACKET_LIMIT = -9,   /* received packet over the byte limit */
+    AMI_ERR_PROTOCOL = -10,      /* the peer broke the AMI framing */
+    AMI_ERR_BAD_BANNER = -11,    /* first line is not an AMI banner */
     AMI_ERR_ACTION_FAILED = -12, /* the server answered Response: Error */
     AMI_ERR_TIMEOUT = -13,       /* a deadline passed */
     AMI_ERR_DISCONNECTED = -14,  /* the connection closed or broke */
@@ -181,7 +181,7 @@ typedef struct ami_action ami_action;
 
 /* Asterisk reads at most 1024 bytes per line (CRLF included) and 128 lines
  * per action (manager.c); libami refuses more locally. */
-#define AMI_ACTION_MAX_LINE 1024
+#define AMI_ACTION_MAX_LINE    1024
 #define AMI_ACTION_MAX_HEADERS 128
 
 AMI_EXPORT int ami_action_create(ami_action **out, const char *name);
@@ -226,9 +226,9 @@ typedef enum ami_parser_flags {
     AMI_PARSER_EXPECT_BANNER = 1 << 0 /* first line is a banner (client side) */
 } ami_parser_flags;
 
-#define AMI_PARSER_DEFAULT_MAX_LINE (1u << 20)      /* 1 MiB */
-#define AMI_PARSER_DEFAULT_MAX_HEADERS (1u << 18)   /* 262144 */
-#define AMI_PARSER_DEFAULT_MAX_PACKET (32u << 20)   /* 32 MiB */
+#define AMI_PARSER_DEFAULT_MAX_LINE    (1u << 20)  /* 1 MiB */
+#define AMI_PARSER_DEFAULT_MAX_HEADERS (1u << 18)  /* 262144 */
+#define AMI_PARSER_DEFAULT_MAX_PACKET  (32u << 20) /* 32 MiB */
 
 AMI_EXPORT int ami_parser_create(ami_parser **out, unsigned flags);
 AMI_EXPORT void ami_parser_free(ami_parser *p);
