@@ -73,14 +73,8 @@ static int from_tty(const tool_opts *o, char *buf)
                  o->user);
         return TOOL_EXIT_USAGE;
     }
-    char prompt[512];
-    int plen = snprintf(prompt, sizeof(prompt), "AMI secret for %s@%s: ", o->user, o->host);
-    if (plen > 0) {
-        size_t pl = (size_t)plen < sizeof(prompt) ? (size_t)plen : sizeof(prompt) - 1;
-        /* A prompt that cannot be shown does not stop us reading the answer. */
-        ssize_t w = write(fd, prompt, pl);
-        (void)w;
-    }
+    /* Echo goes off before the prompt appears: TCSAFLUSH discards typed-ahead
+     * input, so an answer typed right after the prompt must not be lost. */
     struct termios saved, noecho;
     int have_termios = tcgetattr(fd, &saved) == 0;
     if (have_termios) {
@@ -88,6 +82,14 @@ static int from_tty(const tool_opts *o, char *buf)
         noecho.c_lflag &= ~(tcflag_t)ECHO;
         noecho.c_lflag |= ECHONL;
         tcsetattr(fd, TCSAFLUSH, &noecho);
+    }
+    char prompt[512];
+    int plen = snprintf(prompt, sizeof(prompt), "AMI secret for %s@%s: ", o->user, o->host);
+    if (plen > 0) {
+        size_t pl = (size_t)plen < sizeof(prompt) ? (size_t)plen : sizeof(prompt) - 1;
+        /* A prompt that cannot be shown does not stop us reading the answer. */
+        ssize_t w = write(fd, prompt, pl);
+        (void)w;
     }
     size_t len = 0;
     int rc = 0;
