@@ -61,6 +61,10 @@ const char *ami_strerror(int code)
         return "event queue full: read events to let more arrive";
     case AMI_ERR_UNSUPPORTED:
         return "feature not available in this build";
+    case AMI_ERR_TLS:
+        return "TLS handshake or transport failure";
+    case AMI_ERR_TLS_VERIFY:
+        return "the server's TLS certificate did not verify (wrong CA or host name)";
     case AMI_ERR_CLOSED:
         return "the server ended the session (Goodbye)";
     }

@@ -80,7 +80,9 @@ typedef enum ami_error {
     AMI_ERR_STATE = -23,         /* call not allowed in this state */
     AMI_ERR_QUEUE_FULL = -24,    /* event queue full: consume events */
     AMI_ERR_UNSUPPORTED = -25,   /* feature not built in (e.g. MD5) */
-    AMI_ERR_CLOSED = -26         /* the server said Goodbye */
+    AMI_ERR_CLOSED = -26,        /* the server said Goodbye */
+    AMI_ERR_TLS = -27,           /* TLS handshake or record-layer failure */
+    AMI_ERR_TLS_VERIFY = -28     /* the server's certificate did not verify */
 } ami_error;
 
 /* A static, never-NULL string describing `code`. */

@@ -46,6 +46,7 @@
 
 #include <ami/ami.h>
 #include <ami/client.h>
+#include <ami/tls.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -113,6 +114,9 @@ AMI_EXPORT void ami_async_free(ami_async *a);
 /* Server to connect to: name, IPv4 or IPv6 literal (brackets allowed).
  * Errors: AMI_ERR_INVALID, AMI_ERR_NOMEM. Applies to the next connection. */
 AMI_EXPORT int ami_async_set_server(ami_async *a, const char *host, unsigned port);
+/* Use TLS from the next connection (copied; NULL turns TLS off). See
+ * <ami/tls.h>. Errors: AMI_ERR_UNSUPPORTED, AMI_ERR_NOMEM. */
+AMI_EXPORT int ami_async_set_tls(ami_async *a, const ami_tls_config *cfg);
 /* Credentials (copied) and AMI_LOGIN_PLAIN or AMI_LOGIN_MD5. */
 AMI_EXPORT int ami_async_set_login(ami_async *a, const char *username, const char *secret,
                                    unsigned flags);

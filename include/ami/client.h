@@ -11,6 +11,7 @@
 #define AMI_CLIENT_H
 
 #include <ami/ami.h>
+#include <ami/tls.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,6 +33,11 @@ AMI_EXPORT void ami_client_free(ami_client *c);
  * banner. Errors: AMI_ERR_RESOLVE, AMI_ERR_REFUSED, AMI_ERR_CONNECT,
  * AMI_ERR_TIMEOUT, AMI_ERR_EOF_BANNER, AMI_ERR_BAD_BANNER. */
 AMI_EXPORT int ami_client_connect(ami_client *c, const char *host, unsigned port, int timeout_ms);
+
+/* Use TLS for the next connections (copied; NULL turns TLS off). Errors:
+ * AMI_ERR_UNSUPPORTED without OpenSSL, AMI_ERR_NOMEM. A certificate that
+ * does not verify makes connect fail with AMI_ERR_TLS_VERIFY. */
+AMI_EXPORT int ami_client_set_tls(ami_client *c, const ami_tls_config *cfg);
 
 /* Log in. `events` is the Events: value ("on", "off", "call,system", ...) or
  * NULL for "off". With AMI_LOGIN_MD5 a Challenge is sent first and Key is
