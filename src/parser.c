@@ -15,11 +15,19 @@
 
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define INITIAL_CAPACITY (64u * 1024u)
 /* Above this, an idle buffer is given back so a single huge packet does not
  * pin its memory for the life of the connection. */
 #define SHRINK_ABOVE    (256u * 1024u)
 #define INITIAL_HEADERS 32u
+/* The buffer keeps this many bytes allocated past its capacity so the
+ * vector scanner may load a whole block that straddles the end of data. */
+#define SCAN_PAD        64u
+#define NO_COLON        SIZE_MAX
 #define END_COMMAND     "--END COMMAND--"
 #define END_COMMAND_LEN (sizeof(END_COMMAND) - 1)
 
@@ -36,6 +44,7 @@ struct ami_parser {
     size_t start;    /* first byte of the current packet */
     size_t line;     /* first byte of the current line */
     size_t searched; /* bytes of the current line already searched for '\n' */
+    size_t colon;    /* offset of the line's first ':' once seen, else NO_COLON */
     size_t end;      /* bytes in buf */
     uint64_t base;   /* stream offset of buf[0] */
 
@@ -64,6 +73,7 @@ int ami_parser_create(ami_parser **out, unsigned flags)
     if (!p)
         return AMI_ERR_NOMEM;
     p->flags = flags;
+    p->colon = NO_COLON;
     ami_parser_set_limits(p, 0, 0, 0);
     *out = p;
     return AMI_OK;
@@ -98,6 +108,7 @@ void ami_parser_reset(ami_parser *p)
     if (!p)
         return;
     p->start = p->line = p->searched = p->end = 0;
+    p->colon = NO_COLON;
     p->base = 0;
     p->banner_done = false;
     p->returned = false;
@@ -139,6 +150,7 @@ static void release_returned(ami_parser *p)
     p->returned = false;
     p->start = p->line;
     p->searched = 0;
+    p->colon = NO_COLON;
     p->pkt.count = 0;
     p->legacy = LEGACY_NONE;
 }
@@ -168,7 +180,7 @@ int ami_parser_reserve(ami_parser *p, size_t min, char **area, size_t *area_len)
         min = 1;
     if (p->start == p->end && p->cap > SHRINK_ABOVE && min <= INITIAL_CAPACITY) {
         /* Idle after a big packet: return to the normal footprint. */
-        char *small = ami__realloc(p->buf, INITIAL_CAPACITY);
+        char *small = ami__realloc(p->buf, INITIAL_CAPACITY + SCAN_PAD);
         if (small) {
             p->base += p->start;
             p->buf = small;
@@ -186,9 +198,12 @@ int ami_parser_reserve(ami_parser *p, size_t min, char **area, size_t *area_len)
                 return AMI_ERR_NOMEM;
             cap *= 2;
         }
-        char *grown = ami__realloc(p->buf, cap);
+        char *grown = ami__realloc(p->buf, cap + SCAN_PAD);
         if (!grown)
             return AMI_ERR_NOMEM;
+        /* The scanner may look at (and mask off) bytes past the data: keep
+         * them initialised so memory checkers see no uninitialised reads. */
+        memset(grown + p->cap, 0, cap + SCAN_PAD - p->cap);
         p->buf = grown;
         p->cap = cap;
     }
@@ -223,6 +238,46 @@ int ami_parser_feed(ami_parser *p, const char *data, size_t len)
     memcpy(area, data, len);
     p->end += len;
     return AMI_OK;
+}
+
+/*
+ * Newline and colon positions of a 64-byte block as two bitmaps. Lines are
+ * short (about 22 bytes in real event streams), so looking for the line
+ * end and the first colon with a call per line costs more than the bytes:
+ * one block describes about three lines, each then found with a bit scan.
+ */
+typedef struct scan_block {
+    size_t base;    /* buffer offset of bit 0 */
+    uint64_t nl;    /* '\n' positions not yet consumed */
+    uint64_t colon; /* ':' positions not yet consumed */
+} scan_block;
+
+static void scan_block_load(const char *buf, size_t base, size_t end, scan_block *b)
+{
+    uint64_t nl = 0, colon = 0;
+#if defined(__SSE2__)
+    const __m128i newlines = _mm_set1_epi8('\n');
+    const __m128i colons = _mm_set1_epi8(':');
+    for (unsigned k = 0; k < 4; k++) {
+        /* May read past `end`: inside SCAN_PAD, and masked off below. */
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(buf + base + 16u * k));
+        nl |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, newlines)) << (16u * k);
+        colon |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, colons)) << (16u * k);
+    }
+#else
+    for (unsigned k = 0; k < 64 && base + k < end; k++) {
+        nl |= (uint64_t)(buf[base + k] == '\n') << k;
+        colon |= (uint64_t)(buf[base + k] == ':') << k;
+    }
+#endif
+    if (end - base < 64) {
+        uint64_t keep = (UINT64_C(1) << (end - base)) - 1u;
+        nl &= keep;
+        colon &= keep;
+    }
+    b->base = base;
+    b->nl = nl;
+    b->colon = colon;
 }
 
 static int push_header(ami_parser *p, uint32_t key_off, uint32_t key_len, uint32_t value_off,
@@ -317,7 +372,7 @@ static int take_line(ami_parser *p, size_t len, size_t next_line)
         return emit(p, next_line);
     }
 
-    char *colon = memchr(line, ':', len);
+    char *colon = p->colon < len ? line + p->colon : NULL;
     if (p->legacy == LEGACY_HEADERS) {
         if (!colon || !is_legacy_header_key(line, (size_t)(colon - line))) {
             p->legacy = LEGACY_BODY;
@@ -355,23 +410,42 @@ int ami_parser_next(ami_parser *p, const ami_packet **out)
         return p->error;
     release_returned(p);
 
+    scan_block b = {p->line + p->searched, 0, 0};
+    if (b.base < p->end)
+        scan_block_load(p->buf, b.base, p->end, &b);
     for (;;) {
-        size_t avail = p->end - p->line;
-        char *nl = NULL;
-        if (avail > p->searched) {
-            nl = memchr(p->buf + p->line + p->searched, '\n', avail - p->searched);
+        if (!b.nl) {
+            /* No line end in this block: remember a colon of the current
+             * line, then move on to the next block, if bytes are there. */
+            if (p->colon == NO_COLON && b.colon)
+                p->colon = b.base + (size_t)__builtin_ctzll(b.colon) - p->line;
+            size_t next = b.base + 64;
+            if (next >= p->end) {
+                size_t avail = p->end - p->line;
+                p->searched = avail;
+                /* One byte of slack for the '\r' of a line exactly at the
+                 * limit, so the verdict never depends on where a read ends. */
+                if (avail > p->max_line + 1 ||
+                    (avail == p->max_line + 1 && p->buf[p->end - 1] != '\r'))
+                    return fail(p, AMI_ERR_LINE_LIMIT, p->line + p->max_line);
+                if (p->end - p->start > p->max_packet)
+                    return fail(p, AMI_ERR_PACKET_LIMIT, p->start + p->max_packet);
+                return 0;
+            }
+            scan_block_load(p->buf, next, p->end, &b);
+            continue;
         }
-        if (!nl) {
-            p->searched = avail;
-            /* One byte of slack for the '\r' of a line exactly at the
-             * limit, so the verdict never depends on where a read ends. */
-            if (avail > p->max_line + 1 || (avail == p->max_line + 1 && p->buf[p->end - 1] != '\r'))
-                return fail(p, AMI_ERR_LINE_LIMIT, p->line + p->max_line);
-            if (p->end - p->start > p->max_packet)
-                return fail(p, AMI_ERR_PACKET_LIMIT, p->start + p->max_packet);
-            return 0;
-        }
-        size_t nl_at = (size_t)(nl - p->buf);
+        unsigned bit = (unsigned)__builtin_ctzll(b.nl);
+        uint64_t before = (UINT64_C(1) << bit) - 1u;
+        if (p->colon == NO_COLON && (b.colon & before))
+            p->colon = b.base + (size_t)__builtin_ctzll(b.colon & before) - p->line;
+        /* Consume this line's bits (for bit 63 the shift wraps to 0 and
+         * the mask correctly becomes 0). */
+        uint64_t after = ~((UINT64_C(2) << bit) - 1u);
+        b.nl &= after;
+        b.colon &= after;
+
+        size_t nl_at = b.base + bit;
         size_t len = nl_at - p->line;
         size_t next_line = nl_at + 1;
         if (len > 0 && p->buf[nl_at - 1] == '\r')
@@ -380,8 +454,9 @@ int ami_parser_next(ami_parser *p, const ami_packet **out)
             return fail(p, AMI_ERR_LINE_LIMIT, p->line + p->max_line);
         if (next_line - p->start > p->max_packet)
             return fail(p, AMI_ERR_PACKET_LIMIT, p->start + p->max_packet);
-        p->searched = 0;
         int rc = take_line(p, len, next_line);
+        p->searched = 0;
+        p->colon = NO_COLON;
         if (rc < 0)
             return rc;
         if (rc == 1) {
