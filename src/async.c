@@ -82,6 +82,7 @@ static void really_free(ami_async *a)
     ami__free(a->user);
     ami__free(a->host);
     ami__free(a->events_mask);
+    ami_tls_config_free(a->tls);
     ami__free(a->rbuf);
     ami__free(a);
 }
@@ -128,6 +129,24 @@ int ami_async_set_server(ami_async *a, const char *host, unsigned port)
         return rc;
     a->port = port;
     ami__format_hostport(a->where, sizeof a->where, host, port);
+    return 0;
+}
+
+int ami_async_set_tls(ami_async *a, const ami_tls_config *cfg)
+{
+    if (!a)
+        return AMI_ERR_INVALID;
+    ami_tls_config *copy = NULL;
+    int rc = ami__tls_config_dup(cfg, &copy);
+    if (rc != 0) {
+        ami__async_set_err(a, "%s",
+                           rc == AMI_ERR_UNSUPPORTED ? "TLS needs libami built with OpenSSL"
+                                                     : ami_strerror(rc));
+        return rc;
+    }
+    /* The connection in progress keeps its TLS state; this is for the next. */
+    ami_tls_config_free(a->tls);
+    a->tls = copy;
     return 0;
 }
 
@@ -262,6 +281,15 @@ int ami_async_start(ami_async *a)
         ami__async_set_err(a, "already started");
         return AMI_ERR_STATE;
     }
+    /* Events nobody receives would be dropped without a trace. */
+    if (!a->event_cb && !ami__key_equals(a->events_mask, strlen(a->events_mask), "off")) {
+        ami__async_set_err(a,
+                           "events are on (mask \"%s\") but nobody receives them: set an event "
+                           "callback with ami_async_set_event_cb, or set the events mask to "
+                           "\"off\"",
+                           a->events_mask);
+        return AMI_ERR_INVALID;
+    }
     ami__async_enter(a);
     a->stop_requested = 0;
     a->logging_off = 0;
@@ -380,6 +408,8 @@ unsigned ami_async_events(const ami_async *a)
         return 0;
     if (a->phase == PH_CONNECT)
         return AMI_ASYNC_WRITE;
+    if (a->phase == PH_TLS)
+        return a->tls_want == AMI__WANT_WRITE ? AMI_ASYNC_WRITE : AMI_ASYNC_READ;
     unsigned ev = a->paused || a->eof_pending ? 0 : AMI_ASYNC_READ;
     size_t len = 0;
     if (a->session)
@@ -393,7 +423,7 @@ uint64_t ami_async_deadline(const ami_async *a)
 {
     if (!a)
         return AMI_NO_DEADLINE;
-    if (ami__async_backlog(a) || a->close_pending || a->eof_pending)
+    if (ami__async_backlog(a) || a->close_pending || a->eof_pending || ami__async_tp_pending(a))
         return AMI__DUE_NOW;
     return ami__async_conn_deadline(a);
 }
@@ -426,7 +456,9 @@ int ami_async_process(ami_async *a, unsigned events)
     uint64_t now = ami__monotonic_ms();
     if (a->phase == PH_CONNECT && (events & (AMI_ASYNC_WRITE | AMI_ASYNC_READ)))
         ami__async_on_connect_ready(a, now);
-    if (a->session && (events & AMI_ASYNC_READ))
+    else if (a->phase == PH_TLS && (events & (AMI_ASYNC_WRITE | AMI_ASYNC_READ)))
+        ami__async_tls_step(a, now);
+    if (a->session && ((events & AMI_ASYNC_READ) || ami__async_tp_pending(a)))
         ami__async_read(a, now);
     if (a->session && (events & AMI_ASYNC_WRITE))
         ami__async_flush(a);

@@ -24,6 +24,7 @@ typedef struct req {
 } req;
 
 static void on_result(ami_session *s, ami_result *r, void *user_data);
+static void connected(ami_async *a, uint64_t now);
 
 static uint64_t wall_ms(void)
 {
@@ -136,10 +137,12 @@ void ami__async_teardown(ami_async *a, int code, const char *msg)
     a->tearing--;
 }
 
-static void schedule_retry(ami_async *a, ami_async_reason why, uint64_t now)
+static void schedule_retry(ami_async *a, ami_async_reason why, int code, uint64_t now)
 {
+    /* A certificate that did not verify will not verify on retry either,
+     * and retrying would keep talking to what may be an impostor. */
     int give_up = a->stop_requested || !a->reconnect || why == AMI_ASYNC_REASON_NOMEM ||
-                  why == AMI_ASYNC_REASON_STOPPED ||
+                  why == AMI_ASYNC_REASON_STOPPED || code == AMI_ERR_TLS_VERIFY ||
                   (why == AMI_ASYNC_REASON_AUTH && !a->retry_auth);
     if (give_up) {
         a->phase = PH_STOPPED;
@@ -175,7 +178,7 @@ static void lose_now(ami_async *a, ami_async_reason why, int code, const char *m
     ami__async_teardown(a, code, msg);
     if (a->freeing)
         return;
-    schedule_retry(a, why, ami__monotonic_ms());
+    schedule_retry(a, why, code, ami__monotonic_ms());
 }
 
 void ami__async_lose(ami_async *a, ami_async_reason why, int code, const char *msg)
@@ -233,6 +236,7 @@ void ami__async_begin_attempt(ami_async *a, uint64_t now)
     ami__async_set_state(a, AMI_ASYNC_CONNECTING, AMI_ASYNC_REASON_NONE);
     if (a->phase != PH_CONNECT)
         return; /* the state callback stopped or freed us */
+    ami__conn_use(&a->conn, a->tls);
     char err[AMI__ASYNC_ERRLEN];
     int rc = ami__resolve(a->host, a->port, &a->addrs, err, sizeof err);
     if (rc != 0) {
@@ -267,6 +271,36 @@ void ami__async_on_connect_ready(ami_async *a, uint64_t now)
     }
     freeaddrinfo(a->addrs);
     a->addrs = a->cur_addr = NULL;
+    if (a->conn.tp->handshake) {
+        a->phase = PH_TLS;
+        ami__async_tls_step(a, now);
+        return;
+    }
+    connected(a, now);
+}
+
+void ami__async_tls_step(ami_async *a, uint64_t now)
+{
+    if (a->phase != PH_TLS || a->conn.fd < 0)
+        return;
+    char err[AMI__ASYNC_ERRLEN];
+    unsigned want = 0;
+    int rc = a->conn.tp->handshake(&a->conn, a->host, a->port, &want, err, sizeof err);
+    if (rc == (int)AMI__NET_AGAIN) {
+        a->tls_want = want;
+        return;
+    }
+    if (rc != 0) {
+        lose_now(a, rc == AMI_ERR_NOMEM ? AMI_ASYNC_REASON_NOMEM : AMI_ASYNC_REASON_CONNECT, rc,
+                 err);
+        return;
+    }
+    connected(a, now);
+}
+
+/* The byte stream is ready (TCP connected, TLS established). */
+static void connected(ami_async *a, uint64_t now)
+{
     int rc = ami_session_create(&a->session);
     if (rc != 0) {
         lose_now(a, AMI_ASYNC_REASON_NOMEM, rc, "out of memory creating the session");
@@ -513,11 +547,13 @@ void ami__async_timers(ami_async *a, uint64_t now)
 {
     switch (a->phase) {
     case PH_CONNECT:
+    case PH_TLS:
     case PH_BANNER:
         if (now >= a->phase_deadline) {
             char msg[AMI__ASYNC_ERRLEN];
             snprintf(msg, sizeof msg,
                      a->phase == PH_CONNECT ? "connect to %s timed out after %d ms"
+                     : a->phase == PH_TLS   ? "TLS handshake with %s timed out after %d ms"
                                             : "no AMI banner from %s within %d ms",
                      a->where, a->connect_ms);
             lose_now(a, AMI_ASYNC_REASON_TIMEOUT, AMI_ERR_TIMEOUT, msg);
@@ -554,6 +590,7 @@ uint64_t ami__async_conn_deadline(const ami_async *a)
     uint64_t d = AMI_NO_DEADLINE;
     switch (a->phase) {
     case PH_CONNECT:
+    case PH_TLS:
     case PH_BANNER:
         return a->phase_deadline;
     case PH_LOGIN:

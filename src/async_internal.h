@@ -8,6 +8,7 @@
 
 #include "internal.h"
 #include "net_async.h"
+#include "tls.h"
 
 #include <ami/async.h>
 
@@ -15,6 +16,7 @@
 enum ami__phase {
     PH_IDLE,
     PH_CONNECT, /* TCP connect in progress: wait writable */
+    PH_TLS,     /* TLS handshake: wait for tls_want */
     PH_BANNER,  /* connected, waiting for the banner */
     PH_LOGIN,   /* Challenge / Login / Filters / Events in flight */
     PH_UP,
@@ -36,6 +38,7 @@ struct ami_async {
     char *secret;
     unsigned login_flags;
     char *events_mask;
+    ami_tls_config *tls; /* NULL: plain TCP */
     char **filters;
     size_t nfilters;
     int connect_ms;
@@ -68,6 +71,7 @@ struct ami_async {
     struct addrinfo *addrs;
     struct addrinfo *cur_addr;
     uint64_t phase_deadline;
+    unsigned tls_want; /* AMI__WANT_READ / AMI__WANT_WRITE during PH_TLS */
     uint64_t retry_at;
     unsigned attempt; /* failures since the last successful login */
     int stop_requested;
@@ -148,10 +152,14 @@ int ami__async_backlog(const ami_async *a);
 int ami__async_fifo_push(ami_async *a, ami_packet *p);
 void ami__async_fifo_clear(ami_async *a);
 size_t ami__async_queued(const ami_async *a);
+/* Decoded bytes wait inside the transport (TLS) where poll() cannot see
+ * them: the loop must call again at once and read. */
+int ami__async_tp_pending(const ami_async *a);
 
 /* async_conn.c */
 void ami__async_begin_attempt(ami_async *a, uint64_t now);
 void ami__async_on_connect_ready(ami_async *a, uint64_t now);
+void ami__async_tls_step(ami_async *a, uint64_t now);
 void ami__async_on_bytes(ami_async *a, uint64_t now);
 void ami__async_timers(ami_async *a, uint64_t now);
 uint64_t ami__async_conn_deadline(const ami_async *a);

@@ -67,6 +67,14 @@ int ami__async_backlog(const ami_async *a)
     return ami__async_queued(a) > 0;
 }
 
+int ami__async_tp_pending(const ami_async *a)
+{
+    if (!a->session || a->conn.fd < 0 || !a->conn.tp->pending || a->paused || a->eof_pending ||
+        a->close_pending || a->rpos < a->rlen)
+        return 0;
+    return a->conn.tp->pending(&a->conn) > 0;
+}
+
 /* --------------------------------------------------------------- bytes */
 
 static long session_recv(ami_async *a, size_t len, uint64_t now)
@@ -152,6 +160,11 @@ void ami__async_read(ami_async *a, uint64_t now)
         }
         if (n < 0) {
             char msg[AMI__ASYNC_ERRLEN];
+            if (n == AMI_ERR_TLS && a->conn.tp_err[0]) {
+                snprintf(msg, sizeof msg, "%s", a->conn.tp_err);
+                ami__async_lose(a, AMI_ASYNC_REASON_IO, AMI_ERR_TLS, msg);
+                return;
+            }
             snprintf(msg, sizeof msg, "reading from %s failed: %s", a->where,
                      strerror(a->conn.sys_errno));
             /* A reset is the server going away with our bytes unread
@@ -194,7 +207,7 @@ void ami__async_finish_eof(ami_async *a)
 
 void ami__async_flush(ami_async *a)
 {
-    while (a->session && a->phase != PH_CONNECT && !a->close_pending) {
+    while (a->session && a->phase != PH_CONNECT && a->phase != PH_TLS && !a->close_pending) {
         const char *data = NULL;
         size_t len = 0;
         ami_session_output(a->session, &data, &len);
@@ -205,9 +218,13 @@ void ami__async_flush(ami_async *a)
             return;
         if (n < 0) {
             char msg[AMI__ASYNC_ERRLEN];
-            snprintf(msg, sizeof msg, "sending to %s failed: %s", a->where,
-                     strerror(a->conn.sys_errno));
-            ami__async_lose(a, AMI_ASYNC_REASON_IO, AMI_ERR_DISCONNECTED, msg);
+            if (n == AMI_ERR_TLS && a->conn.tp_err[0])
+                snprintf(msg, sizeof msg, "%s", a->conn.tp_err);
+            else
+                snprintf(msg, sizeof msg, "sending to %s failed: %s", a->where,
+                         strerror(a->conn.sys_errno));
+            ami__async_lose(a, AMI_ASYNC_REASON_IO,
+                            n == AMI_ERR_TLS ? AMI_ERR_TLS : AMI_ERR_DISCONNECTED, msg);
             return;
         }
         ami_session_consume(a->session, (size_t)n);

@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 #include "net.h"
+#include "tls.h"
 
 #include <ami/client.h>
 
@@ -37,6 +38,7 @@ struct ami_client {
     bool close_requested; /* ami_client_close from inside a callback */
     ami_event_cb event_cb;
     void *event_ud;
+    ami_tls_config *tls; /* NULL: plain TCP */
     /* Bytes read but not yet taken by the session: kept here when the event
      * queue is full so back-pressure never loses data. */
     char *rbuf;
@@ -120,6 +122,7 @@ void ami_client_free(ami_client *c)
         return;
     ami_client_close(c);
     ami_session_free(c->session);
+    ami_tls_config_free(c->tls);
     ami__free(c->rbuf);
     ami__free(c);
 }
@@ -164,11 +167,15 @@ static void on_eof(ami_client *c)
     set_err(c, "%s", msg);
 }
 
-static void on_io_error(ami_client *c, const char *what)
+static void on_io_error(ami_client *c, const char *what, long code)
 {
     char msg[ERRMSG_LEN];
-    snprintf(msg, sizeof msg, "%s %s failed: %s", what, c->where, strerror(c->conn.sys_errno));
-    end_connection(c, ST_BROKEN, AMI_ERR_DISCONNECTED, msg);
+    /* A TLS failure (an alert, a bad record) says more than errno. */
+    if (code == AMI_ERR_TLS && c->conn.tp_err[0])
+        snprintf(msg, sizeof msg, "%s", c->conn.tp_err);
+    else
+        snprintf(msg, sizeof msg, "%s %s failed: %s", what, c->where, strerror(c->conn.sys_errno));
+    end_connection(c, ST_BROKEN, code == AMI_ERR_TLS ? AMI_ERR_TLS : AMI_ERR_DISCONNECTED, msg);
     set_err(c, "%s", msg);
 }
 
@@ -230,7 +237,7 @@ static void flush(ami_client *c)
         if (n == AMI__NET_AGAIN)
             return;
         if (n < 0) {
-            on_io_error(c, "sending to");
+            on_io_error(c, "sending to", n);
             return;
         }
         ami_session_consume(c->session, (size_t)n);
@@ -246,7 +253,7 @@ static void read_some(ami_client *c)
     } else if (n == 0) {
         on_eof(c);
     } else if (n != AMI__NET_AGAIN) {
-        on_io_error(c, "reading from");
+        on_io_error(c, "reading from", n);
     }
 }
 
@@ -280,6 +287,12 @@ static int pump(ami_client *c, until_fn until, void *arg, uint64_t deadline)
             return c->end_code;
         if (deadline != AMI_NO_DEADLINE && now >= deadline)
             return AMI_ERR_TIMEOUT;
+        /* Bytes TLS already decoded are invisible to poll(): take them
+         * first (rbuf is empty here, or the queue-full return fired). */
+        if (c->conn.tp->pending && c->conn.tp->pending(&c->conn) > 0) {
+            read_some(c);
+            continue;
+        }
 
         uint64_t wake = ami_session_next_deadline(c->session);
         if (deadline < wake)
@@ -296,7 +309,7 @@ static int pump(ami_client *c, until_fn until, void *arg, uint64_t deadline)
         int n = poll(&pfd, 1, wait);
         if (n < 0 && errno != EINTR) {
             c->conn.sys_errno = errno;
-            on_io_error(c, "waiting on");
+            on_io_error(c, "waiting on", AMI_ERR_IO);
             return c->end_code;
         }
         if (n > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
@@ -353,6 +366,7 @@ int ami_client_connect(ami_client *c, const char *host, unsigned port, int timeo
     }
     ami__format_hostport(c->where, sizeof c->where, host, port);
     uint64_t deadline = deadline_after(timeout_ms);
+    ami__conn_use(&c->conn, c->tls);
 
     rc = c->conn.tp->connect(&c->conn, host, port, timeout_ms, c->errmsg, sizeof c->errmsg);
     if (rc != 0)
@@ -612,6 +626,24 @@ int ami_client_logoff(ami_client *c, int timeout_ms)
                        rc == 0 ? AMI_ERR_CLOSED : AMI_ERR_DISCONNECTED, msg);
     }
     return rc;
+}
+
+int ami_client_set_tls(ami_client *c, const ami_tls_config *cfg)
+{
+    if (!c)
+        return AMI_ERR_INVALID;
+    ami_tls_config *copy = NULL;
+    int rc = ami__tls_config_dup(cfg, &copy);
+    if (rc != 0) {
+        set_err(c, "%s",
+                rc == AMI_ERR_UNSUPPORTED ? "TLS needs libami built with OpenSSL"
+                                          : ami_strerror(rc));
+        return rc;
+    }
+    /* A live connection keeps its own TLS state; this is for the next. */
+    ami_tls_config_free(c->tls);
+    c->tls = copy;
+    return 0;
 }
 
 const char *ami_client_errmsg(const ami_client *c)

@@ -29,6 +29,8 @@ void ami__conn_init(ami__conn *c, const ami__transport *tp)
     c->fd = -1;
     c->sys_errno = 0;
     c->tp_data = NULL;
+    c->tp_cfg = NULL;
+    c->tp_err[0] = '\0';
 }
 
 void ami__format_hostport(char *buf, size_t len, const char *host, unsigned port)

@@ -115,7 +115,10 @@ AMI_EXPORT void ami_async_free(ami_async *a);
  * Errors: AMI_ERR_INVALID, AMI_ERR_NOMEM. Applies to the next connection. */
 AMI_EXPORT int ami_async_set_server(ami_async *a, const char *host, unsigned port);
 /* Use TLS from the next connection (copied; NULL turns TLS off). See
- * <ami/tls.h>. Errors: AMI_ERR_UNSUPPORTED, AMI_ERR_NOMEM. */
+ * <ami/tls.h>. Errors: AMI_ERR_UNSUPPORTED, AMI_ERR_NOMEM. The handshake
+ * is part of CONNECTING and of the connect timeout; a failure is reason
+ * CONNECT, and a certificate that does not verify (AMI_ERR_TLS_VERIFY,
+ * named in ami_async_errmsg) stops the handle instead of retrying. */
 AMI_EXPORT int ami_async_set_tls(ami_async *a, const ami_tls_config *cfg);
 /* Credentials (copied) and AMI_LOGIN_PLAIN or AMI_LOGIN_MD5. */
 AMI_EXPORT int ami_async_set_login(ami_async *a, const char *username, const char *secret,
@@ -185,7 +188,10 @@ AMI_EXPORT void ami_async_stats_get(const ami_async *a, ami_async_stats *out);
 /* --------------------------------------------------------------- control */
 
 /* Start connecting (from IDLE or STOPPED). Errors: AMI_ERR_INVALID (no
- * server or login set), AMI_ERR_STATE (already running). */
+ * server or login set; or no event callback while the events mask is not
+ * "off": events would be lost unseen, so set one with
+ * ami_async_set_event_cb or call ami_async_set_events(a, "off")),
+ * AMI_ERR_STATE (already running). */
 AMI_EXPORT int ami_async_start(ami_async *a);
 /* Send Logoff; on Goodbye (or after the login timeout) close and go to
  * STOPPED with reason GOODBYE / STOPPED. AMI_ERR_STATE unless UP. */

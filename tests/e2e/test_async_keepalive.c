@@ -133,6 +133,7 @@ static void test_stalled_login_times_out(void **state)
     ami_async_set_server(a, "127.0.0.1", sim.port);
     ami_async_set_login(a, "admin", "amp111", 0);
     ami_async_set_timeouts(a, 1000, 150);
+    ami_async_set_events(a, "off"); /* no event callback: say so */
     ami_async_set_reconnect(a, 0, 0, 0, 0);
     ami_async_set_state_cb(a, on_state, &c);
     assert_int_equal(ami_async_start(a), 0);

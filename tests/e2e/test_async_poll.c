@@ -65,6 +65,7 @@ static void test_auth_failure_stops(void **state)
     assert_int_equal(ami_async_create(&s.a), 0);
     ami_async_set_server(s.a, "127.0.0.1", sim.port);
     ami_async_set_login(s.a, "admin", "wrong", AMI_LOGIN_PLAIN);
+    ami_async_set_events(s.a, "off"); /* no event callback: say so */
     ami_async_set_reconnect(s.a, 1, 10, 50, 0);
     ami_async_set_state_cb(s.a, scen_on_state, &s);
     assert_int_equal(ami_async_start(s.a), 0);
@@ -92,6 +93,7 @@ static void test_refused_backs_off(void **state)
     ami_async_set_server(s.a, "127.0.0.1", port);
     ami_async_set_login(s.a, "admin", "amp111", 0);
     ami_async_set_reconnect(s.a, 1, 50, 1000, 0);
+    ami_async_set_events(s.a, "off"); /* no event callback: say so */
     ami_async_set_state_cb(s.a, scen_on_state, &s);
     assert_int_equal(ami_async_start(s.a), 0);
     ami_async *hs[1] = {s.a};
