@@ -17,6 +17,7 @@ echo "== gcc build + tests"
 cmake -S . -B build/gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc >/dev/null
 cmake --build build/gcc -j"$jobs"
 (cd build/gcc && ctest --output-on-failure -j"$jobs")
+scripts/check-readme.sh build/gcc
 
 echo "== clang build (warnings as errors)"
 cmake -S . -B build/clang -DCMAKE_C_COMPILER=clang -DAMI_BUILD_TESTS=ON >/dev/null
