@@ -531,6 +531,46 @@ long ami_session_recv(ami_session *s, const char *data, size_t len, uint64_t now
     return (long)used;
 }
 
+int ami_session_recv_reserve(ami_session *s, size_t min, char **area, size_t *area_len)
+{
+    if (!s || !area || !area_len)
+        return AMI_ERR_INVALID;
+    if (s->in_cb || s->freeing)
+        return AMI_ERR_STATE;
+    if (s->failed)
+        return s->failed;
+    /* Complete packets still waiting in the parser must go first, or the
+     * buffer would grow by a read for every call made while paused. */
+    if (ami_session_is_paused(s))
+        return AMI_ERR_QUEUE_FULL;
+    int rc = ami_parser_reserve(s->parser, min, area, area_len);
+    if (rc == AMI_ERR_NOMEM)
+        set_errmsg(s, "out of memory buffering received bytes");
+    return rc;
+}
+
+int ami_session_recv_commit(ami_session *s, size_t n, uint64_t now)
+{
+    AMI__UNUSED(now);
+    if (!s)
+        return AMI_ERR_INVALID;
+    if (s->in_cb || s->freeing)
+        return AMI_ERR_STATE;
+    if (s->failed)
+        return s->failed;
+    int rc = ami_parser_commit(s->parser, n);
+    if (rc == 0)
+        rc = drain(s);
+    if (rc < 0)
+        return fatal(s, rc);
+    return AMI_OK;
+}
+
+int ami_session_is_paused(const ami_session *s)
+{
+    return s && !s->event_cb && ami__event_queue_full(&s->queue);
+}
+
 /* ------------------------------------------------------ time and close */
 
 int ami_session_tick(ami_session *s, uint64_t now)

@@ -362,6 +362,22 @@ AMI_EXPORT void ami_session_consume(ami_session *s, size_t n);
  * the session is failed (pending actions complete with the error). */
 AMI_EXPORT long ami_session_recv(ami_session *s, const char *data, size_t len, uint64_t now);
 
+/* Zero-copy receive, for clients that read straight into the session:
+ * reserve a writable area of at least `min` bytes, read() into it, then
+ * commit how many bytes arrived. Commit parses what it can; bytes past a
+ * full event queue stay buffered (one read at most) and are parsed by the
+ * next commit or by ami_session_recv(s, NULL, 0, now).
+ * reserve returns AMI_ERR_QUEUE_FULL while paused (do not read then),
+ * AMI_ERR_NOMEM, or the session's fatal error; commit returns 0 or a fatal
+ * error (as ami_session_recv). Not allowed inside callbacks. */
+AMI_EXPORT int ami_session_recv_reserve(ami_session *s, size_t min, char **area, size_t *area_len);
+AMI_EXPORT int ami_session_recv_commit(ami_session *s, size_t n, uint64_t now);
+
+/* 1 when the event queue is full and no event callback is set: stop
+ * reading the socket until the application takes events, then call
+ * ami_session_recv(s, NULL, 0, now) to parse what is already buffered. */
+AMI_EXPORT int ami_session_is_paused(const ami_session *s);
+
 /* Expire actions whose deadline <= now. Returns how many expired. */
 AMI_EXPORT int ami_session_tick(ami_session *s, uint64_t now);
 /* Earliest pending deadline, or AMI_NO_DEADLINE. */
