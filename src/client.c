@@ -380,7 +380,11 @@ int ami_client_connect(ami_client *c, const char *host, unsigned port, int timeo
         return 0;
     if (rc == AMI_ERR_TIMEOUT) {
         ami_client_close(c);
-        set_err(c, "no AMI banner from %s within %d ms", c->where, timeout_ms);
+        /* A TLS port stays silent until the client speaks TLS. */
+        set_err(c, "no AMI banner from %s within %d ms%s", c->where, timeout_ms,
+                c->tls ? ""
+                       : " (if this is a TLS port, such as Asterisk's 5039, use "
+                         "ami_client_set_tls)");
         return rc;
     }
     if (c->state == ST_CONNECTED)

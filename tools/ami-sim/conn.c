@@ -63,6 +63,10 @@ sim_conn *sim_conn_new(sim *s, int fd)
     if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
         describe(&ss, c->remote_desc, sizeof c->remote_desc);
 
+    if (sim_tls_conn_start(c) != 0) {
+        fputs("ami-sim: cannot start TLS on a connection\n", stderr);
+        c->dead = 1;
+    }
     c->next = s->conns;
     s->conns = c;
     sim_send_banner(c);
@@ -71,6 +75,7 @@ sim_conn *sim_conn_new(sim *s, int fd)
 
 void sim_conn_free(sim_conn *c)
 {
+    sim_tls_conn_free(c);
     if (c->fd >= 0)
         close(c->fd);
     ami_parser_free(c->parser);
@@ -153,16 +158,15 @@ int sim_conn_wants_read(const sim_conn *c)
     return 1;
 }
 
-int sim_conn_on_readable(sim_conn *c, uint64_t now)
+static int read_once(sim_conn *c)
 {
-    (void)now;
     char *area;
     size_t alen;
     if (ami_parser_reserve(c->parser, 16384, &area, &alen) != 0) {
         c->dead = 1;
         return -1;
     }
-    ssize_t n = recv(c->fd, area, alen, 0);
+    ssize_t n = sim_io_recv(c, area, alen);
     if (n == 0) {
         c->dead = 1;
         return -1;
@@ -178,7 +182,18 @@ int sim_conn_on_readable(sim_conn *c, uint64_t now)
         return -1;
     }
     process(c);
-    return 0;
+    return 1;
+}
+
+int sim_conn_on_readable(sim_conn *c, uint64_t now)
+{
+    (void)now;
+    int r;
+    /* Bytes TLS already decoded will not wake poll() again: take them. */
+    do
+        r = read_once(c);
+    while (r > 0 && sim_io_pending(c) > 0 && sim_conn_wants_read(c));
+    return r < 0 ? -1 : 0;
 }
 
 void sim_conn_resume(sim_conn *c)
@@ -199,10 +214,12 @@ int sim_conn_flush(sim_conn *c, uint64_t now)
                 break;
             n = 1;
         }
-        ssize_t w = send(c->fd, c->out.data + c->out.off, n, MSG_NOSIGNAL);
+        ssize_t w = sim_io_send(c, c->out.data + c->out.off, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
+            if (c->io_wait_read)
+                break; /* the TLS handshake waits for the client, not its reading */
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 if (!c->blocked_since)
                     c->blocked_since = now ? now : 1;

@@ -14,14 +14,17 @@ static void usage(FILE *f)
     fprintf(f,
             "Usage: ami-sim [options]\n"
             "An Asterisk Manager Interface server that behaves like Asterisk 22's manager,\n"
-            "for development, tests and benchmarks. Plain TCP, one thread, poll() loop.\n"
+            "for development, tests and benchmarks. TCP or TLS, one thread, poll() loop.\n"
             "\n"
             "Options:\n"
             "  --listen ADDR:PORT    where to listen (default 127.0.0.1:5038); IPv6 as\n"
             "                        [::1]:PORT; port 0 picks a free port. The chosen\n"
             "                        address is printed as \"listening on ADDR:PORT\".\n"
-            "  --allow-remote        allow a non-loopback listen address (no TLS, weak\n"
-            "                        auth: never expose this to a network you do not own)\n"
+            "  --allow-remote        allow a non-loopback listen address (weak auth: never\n"
+            "                        expose this to a network you do not own)\n"
+            "  --tls-cert FILE       serve AMI over TLS with this certificate chain (PEM)\n"
+            "  --tls-key FILE        the certificate's private key (PEM)\n"
+            "  --tls-ca FILE         require a client certificate issued by this CA\n"
             "  --users FILE          users in manager.conf form: [name], secret =,\n"
             "                        read = class,..., write = class,...\n"
             "                        (default: one user admin/amp111, read=all write=all)\n"
@@ -124,6 +127,9 @@ enum {
     OPT_FAULT,
     OPT_TRICKLE,
     OPT_VERBOSE,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_TLS_CA,
     OPT_HELP,
     OPT_VERSION
 };
@@ -143,6 +149,9 @@ int main(int argc, char **argv)
         {"fault", required_argument, NULL, OPT_FAULT},
         {"trickle-delay", required_argument, NULL, OPT_TRICKLE},
         {"verbose", no_argument, NULL, OPT_VERBOSE},
+        {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+        {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+        {"tls-ca", required_argument, NULL, OPT_TLS_CA},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -220,6 +229,15 @@ int main(int argc, char **argv)
         case OPT_VERBOSE:
             o->verbose = 1;
             break;
+        case OPT_TLS_CERT:
+            o->tls_cert = optarg;
+            break;
+        case OPT_TLS_KEY:
+            o->tls_key = optarg;
+            break;
+        case OPT_TLS_CA:
+            o->tls_ca = optarg;
+            break;
         case OPT_HELP:
         case 'h':
             usage(stdout);
@@ -258,6 +276,8 @@ int main(int argc, char **argv)
     if (o->firehose)
         sim_firehose_init(&s);
 
+    if (sim_tls_init(&s) != 0)
+        return 1;
     int rc = 1;
     if (sim_listen(&s) == 0)
         rc = sim_run(&s);
@@ -274,5 +294,6 @@ int main(int argc, char **argv)
     sim_users_free(&s);
     sim_replay_free(&s);
     sim_buf_free(&s.firehose_block);
+    sim_tls_free(&s);
     return rc;
 }

@@ -123,7 +123,7 @@ static void reap(sim *s)
 
 static int wants_write(const sim_conn *c, uint64_t now)
 {
-    if (c->dead)
+    if (c->dead || c->io_wait_read)
         return 0;
     if (!sim_buf_pending(&c->out) && !c->firehose_on && !c->oversize_on)
         return 0;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <time.h>
 
 /* Permission classes: the same bits as Asterisk's manager.h, because
@@ -171,6 +172,9 @@ typedef struct sim_conn {
     size_t replay_pos;
 
     char local_desc[96], remote_desc[96];
+
+    void *tls;        /* SSL *, NULL for plain TCP */
+    int io_wait_read; /* TLS needs the peer's bytes before it can write */
 } sim_conn;
 
 typedef struct sim_replay_unit {
@@ -193,6 +197,9 @@ typedef struct sim_options {
     uint64_t firehose;
     unsigned faults;
     int verbose;
+    const char *tls_cert; /* serve TLS with this certificate chain (PEM) */
+    const char *tls_key;
+    const char *tls_ca; /* require client certificates issued by this CA */
 } sim_options;
 
 typedef struct sim {
@@ -218,6 +225,8 @@ typedef struct sim {
 
     sim_buf firehose_block;
     uint64_t firehose_block_events;
+
+    void *tls_ctx; /* SSL_CTX *, NULL when serving plain TCP */
 } sim;
 
 /* clock.c */
@@ -254,6 +263,17 @@ int sim_conn_wants_read(const sim_conn *c);
 void sim_conn_resume(sim_conn *c);
 uint64_t sim_conn_deadline(const sim_conn *c);
 void sim_conn_timers(sim_conn *c, uint64_t now);
+
+/* tls.c: --tls-cert/--tls-key/--tls-ca. The io calls behave like
+ * recv/send (-1 with errno EAGAIN when blocked) whether TLS is on or not. */
+int sim_tls_init(sim *s);
+void sim_tls_free(sim *s);
+int sim_tls_conn_start(sim_conn *c);
+void sim_tls_conn_free(sim_conn *c);
+ssize_t sim_io_recv(sim_conn *c, char *buf, size_t len);
+ssize_t sim_io_send(sim_conn *c, const char *buf, size_t len);
+/* Bytes TLS decoded but not yet returned (invisible to poll()). */
+size_t sim_io_pending(const sim_conn *c);
 
 /* respond.c: Asterisk's astman_send_* helpers. */
 void sim_resp_start(sim_buf *b, const char *response, const char *action_id);
