@@ -35,17 +35,6 @@ typedef struct ctx {
     ami_result *command;
 } ctx;
 
-static void on_state(ami_async *a, ami_async_state st, ami_async_reason why, void *ud)
-{
-    (void)a;
-    ctx *c = ud;
-    c->last_reason = why;
-    if (st == AMI_ASYNC_UP)
-        c->up = 1;
-    if (st == AMI_ASYNC_STOPPED)
-        c->stopped = 1;
-}
-
 static void on_event(ami_async *a, const ami_packet *ev, void *ud)
 {
     (void)a;
@@ -61,6 +50,19 @@ static void on_event(ami_async *a, const ami_packet *ev, void *ud)
                strcmp(name, "VarSet") == 0) {
         c->events++;
     }
+}
+
+#ifdef AMI_HAVE_OPENSSL
+
+static void on_state(ami_async *a, ami_async_state st, ami_async_reason why, void *ud)
+{
+    (void)a;
+    ctx *c = ud;
+    c->last_reason = why;
+    if (st == AMI_ASYNC_UP)
+        c->up = 1;
+    if (st == AMI_ASYNC_STOPPED)
+        c->stopped = 1;
 }
 
 static void on_ping(ami_async *a, ami_result *r, void *ud)
@@ -100,8 +102,6 @@ static int has_done(void *ud)
     ctx *c = ud;
     return c->done || c->stopped;
 }
-
-#ifdef AMI_HAVE_OPENSSL
 
 static tls_ca ca;
 
