@@ -29,6 +29,9 @@ cmake --build build/asan -j"$jobs"
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs")
 
+echo "== valgrind memcheck: e2e and client tests, ami decode (no errors, no definite leaks)"
+scripts/valgrind.sh build/gcc
+
 echo "== fuzzing each target briefly (libFuzzer)"
 scripts/fuzz.sh "${AMI_FUZZ_SECONDS:-20}"
 
