@@ -1,6 +1,8 @@
 /* Connection setup and error reporting shared by action, cli and events. */
 #include "conn.h"
 #include "secret.h"
+#include "servers.h"
+#include "tlsopt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,86 +31,11 @@ int tool_exit_for(int code)
     }
 }
 
-static int parse_port(const char *s, unsigned *out)
-{
-    if (!*s || strlen(s) > 5)
-        return -1;
-    unsigned v = 0;
-    for (const char *c = s; *c; c++) {
-        if (*c < '0' || *c > '9')
-            return -1;
-        v = v * 10 + (unsigned)(*c - '0');
-    }
-    if (v == 0 || v > 65535)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int set_host(tool_opts *o, const char *h, size_t n)
-{
-    if (n == 0 || n >= sizeof(o->host)) {
-        tool_err("invalid host '%s' — use -H host, host:port or [ipv6]:port", o->host_arg);
-        return TOOL_EXIT_USAGE;
-    }
-    memcpy(o->host, h, n);
-    o->host[n] = '\0';
-    return 0;
-}
-
-/* host, host:port, [v6], [v6]:port, or a bare IPv6 literal (two colons or
- * more, so a port cannot be told apart and none is taken). */
-static int split_host(tool_opts *o, const char **port_out)
-{
-    const char *h = o->host_arg;
-    *port_out = NULL;
-    if (h[0] == '[') {
-        const char *end = strchr(h, ']');
-        if (!end || (end[1] && end[1] != ':') || (end[1] == ':' && !end[2])) {
-            tool_err("invalid host '%s' — write an IPv6 address as [addr] or [addr]:port", h);
-            return TOOL_EXIT_USAGE;
-        }
-        if (end[1] == ':')
-            *port_out = end + 2;
-        return set_host(o, h + 1, (size_t)(end - h - 1));
-    }
-    const char *colon = strchr(h, ':');
-    if (colon && !strchr(colon + 1, ':')) {
-        *port_out = colon + 1;
-        return set_host(o, h, (size_t)(colon - h));
-    }
-    return set_host(o, h, strlen(h));
-}
-
 int tool_conn_settle(tool_opts *o)
 {
-    if (!o->host_arg)
-        o->host_arg = getenv("AMI_HOST");
-    if (!o->host_arg || !*o->host_arg)
-        o->host_arg = "localhost";
-    const char *host_port = NULL;
-    int rc = split_host(o, &host_port);
+    int rc = tool_servers_settle(o);
     if (rc)
         return rc;
-
-    /* A port written in the host wins over -p and AMI_PORT: it is the most
-     * specific thing the user said. */
-    const char *port = host_port;
-    const char *what = "-H";
-    if (!port && o->port_arg) {
-        port = o->port_arg;
-        what = "-p";
-    }
-    if (!port && getenv("AMI_PORT") && *getenv("AMI_PORT")) {
-        port = getenv("AMI_PORT");
-        what = "AMI_PORT";
-    }
-    o->port = 5038;
-    if (port && parse_port(port, &o->port) != 0) {
-        tool_err("invalid port '%s' in %s — a port is a number from 1 to 65535", port, what);
-        return TOOL_EXIT_USAGE;
-    }
-
     if (!o->user)
         o->user = getenv("AMI_USER");
     if (!o->user || !*o->user) {
@@ -159,6 +86,13 @@ static int connect_failed(tool_opts *o, ami_client *c, int rc)
     case AMI_ERR_EOF_BANNER:
         tool_err("%s — check -H/-p (Asterisk's AMI port is 5038)", msg);
         break;
+    case AMI_ERR_TLS_VERIFY:
+        tool_err("%s — " TOOL_TLS_VERIFY_HINT, msg);
+        break;
+    case AMI_ERR_TLS:
+        tool_err("%s — is %s a TLS port (AMI over TLS is usually 5039)? check -H/-p and --tls", msg,
+                 tool_conn_where(o));
+        break;
     case AMI_ERR_REFUSED:
         tool_err("cannot connect to %s: connection refused — is Asterisk (or ami-sim) running? "
                  "check -H/-p",
@@ -205,14 +139,29 @@ static int login_failed(tool_opts *o, ami_client *c, int rc)
 int tool_conn_open(tool_opts *o, const char *events, ami_client **out)
 {
     *out = NULL;
+    ami_tls_config *tls = NULL;
+    int rc = tool_tls_config(o, &tls);
+    if (rc)
+        return rc;
     char secret[TOOL_SECRET_MAX];
-    int rc = tool_secret_get(o, secret);
+    rc = tool_secret_get(o, secret);
     if (rc) {
         tool_secret_wipe(secret);
+        tool_tls_config_free(tls);
         return rc;
     }
     ami_client *c = NULL;
     rc = ami_client_create(&c);
+    if (rc == 0)
+        rc = tool_tls_client(c, tls);
+    tool_tls_config_free(tls);
+    if (rc == AMI_ERR_UNSUPPORTED) {
+        tool_secret_wipe(secret);
+        ami_client_free(c);
+        tool_err("--tls is not available: this libami was built without OpenSSL — connect "
+                 "without --tls");
+        return TOOL_EXIT_USAGE;
+    }
     if (rc) {
         tool_secret_wipe(secret);
         tool_oom();

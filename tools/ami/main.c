@@ -104,7 +104,17 @@ enum opt_id {
     OPT_FILTER,
     OPT_COUNT,
     OPT_UNTIL,
-    OPT_CHUNK
+    OPT_CHUNK,
+    OPT_SERVER,
+    OPT_TAG,
+    OPT_RECONNECT,
+    OPT_TLS,
+    OPT_CAFILE,
+    OPT_CAPATH,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_TLS_SERVER_NAME,
+    OPT_INSECURE
 };
 
 struct opt_def {
@@ -115,13 +125,30 @@ struct opt_def {
 };
 
 static const struct opt_def opt_defs[] = {
-    {"help", 'h', 0, OPT_HELP},   {"version", 'V', 0, OPT_VERSION},
-    {"host", 'H', 1, OPT_HOST},   {"port", 'p', 1, OPT_PORT},
-    {"user", 'u', 1, OPT_USER},   {"secret-file", 0, 1, OPT_SECRET_FILE},
-    {"md5", 0, 0, OPT_MD5},       {"timeout", 0, 1, OPT_TIMEOUT},
-    {"events", 0, 1, OPT_EVENTS}, {"format", 'f', 1, OPT_FORMAT},
-    {"filter", 0, 1, OPT_FILTER}, {"count", 0, 1, OPT_COUNT},
-    {"until", 0, 1, OPT_UNTIL},   {"chunk", 0, 1, OPT_CHUNK},
+    {"help", 'h', 0, OPT_HELP},
+    {"version", 'V', 0, OPT_VERSION},
+    {"host", 'H', 1, OPT_HOST},
+    {"port", 'p', 1, OPT_PORT},
+    {"user", 'u', 1, OPT_USER},
+    {"secret-file", 0, 1, OPT_SECRET_FILE},
+    {"md5", 0, 0, OPT_MD5},
+    {"timeout", 0, 1, OPT_TIMEOUT},
+    {"events", 0, 1, OPT_EVENTS},
+    {"format", 'f', 1, OPT_FORMAT},
+    {"filter", 0, 1, OPT_FILTER},
+    {"count", 0, 1, OPT_COUNT},
+    {"until", 0, 1, OPT_UNTIL},
+    {"chunk", 0, 1, OPT_CHUNK},
+    {"server", 0, 1, OPT_SERVER},
+    {"tag", 0, 0, OPT_TAG},
+    {"reconnect", 0, 0, OPT_RECONNECT},
+    {"tls", 0, 0, OPT_TLS},
+    {"cafile", 0, 1, OPT_CAFILE},
+    {"capath", 0, 1, OPT_CAPATH},
+    {"cert", 0, 1, OPT_CERT},
+    {"key", 0, 1, OPT_KEY},
+    {"tls-server-name", 0, 1, OPT_TLS_SERVER_NAME},
+    {"insecure", 0, 0, OPT_INSECURE},
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -161,7 +188,41 @@ static int apply(tool_opts *o, enum opt_id id, const char *name, const char *val
         printf("ami %s (libami %s)\n", AMI_VERSION_STRING, ami_version());
         exit(fflush(stdout) == 0 ? 0 : TOOL_EXIT_CONNECTION);
     case OPT_HOST:
-        o->host_arg = val;
+        if (o->nhost_args == TOOL_MAX_SERVERS)
+            return usage_error("too many -H options: at most %d servers", TOOL_MAX_SERVERS);
+        o->host_args[o->nhost_args++] = val;
+        break;
+    case OPT_SERVER:
+        o->server_name = val;
+        break;
+    case OPT_TAG:
+        o->tag = 1;
+        o->events_only_opt = name;
+        break;
+    case OPT_RECONNECT:
+        o->reconnect = 1;
+        o->events_only_opt = name;
+        break;
+    case OPT_TLS:
+        o->tls = 1;
+        break;
+    case OPT_CAFILE:
+        o->cafile = val;
+        break;
+    case OPT_CAPATH:
+        o->capath = val;
+        break;
+    case OPT_CERT:
+        o->cert = val;
+        break;
+    case OPT_KEY:
+        o->key = val;
+        break;
+    case OPT_TLS_SERVER_NAME:
+        o->tls_server_name = val;
+        break;
+    case OPT_INSECURE:
+        o->insecure = 1;
         break;
     case OPT_PORT:
         o->port_arg = val;

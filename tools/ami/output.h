@@ -32,6 +32,11 @@ void tool_out_init(tool_out *o, tool_format fmt, FILE *f);
 /* Open the json array; a no-op for the other formats. */
 void tool_out_begin(tool_out *o);
 void tool_out_packet(tool_out *o, const ami_packet *p);
+/* The same with a "Server: <tag>" header first (the text line, the JSON
+ * key). With drop_own, the packet's own Server headers are left out (the
+ * library's gap notice carries the same server); otherwise they follow the
+ * tag as further values, as any repeated header does. */
+void tool_out_packet_tagged(tool_out *o, const ami_packet *p, const char *tag, int drop_own);
 /* Write bytes as they are (the cli text form). */
 void tool_out_raw(tool_out *o, const char *data, size_t n);
 void tool_out_flush(tool_out *o);
@@ -40,10 +45,27 @@ void tool_out_flush(tool_out *o);
  * reader that stopped reading and counts as success). */
 int tool_out_finish(tool_out *o);
 
+/* How a packet is turned into a JSON object: array_key is always an
+ * array; a non-NULL tag becomes a leading "Server" member (see
+ * tool_out_packet_tagged). */
+typedef struct tool_json_opts {
+    const char *array_key;
+    const char *tag;
+    int drop_own;
+} tool_json_opts;
+
+/* The group of p whose key is exactly "Server", or (size_t)-1. Call after
+ * tool_keygroup_build. */
+size_t tool_keygroup_server(const tool_keygroup *kg);
+
 /* Format one packet as a JSON object into `out` (ndjson, no newline). */
 void tool_packet_ndjson(tool_buf *out, tool_keygroup *kg, const ami_packet *p,
                         const char *array_key);
+void tool_packet_ndjson_ex(tool_buf *out, tool_keygroup *kg, const ami_packet *p,
+                           const tool_json_opts *jo);
 /* Same object built with jansson, serialized into `out`. */
 void tool_packet_json(tool_buf *out, tool_keygroup *kg, const ami_packet *p, const char *array_key);
+void tool_packet_json_ex(tool_buf *out, tool_keygroup *kg, const ami_packet *p,
+                         const tool_json_opts *jo);
 
 #endif

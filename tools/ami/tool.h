@@ -34,11 +34,27 @@ typedef struct tool_filter {
     size_t n;
 } tool_filter;
 
+/* Most -H options accepted: one poll() loop watches them all. */
+#define TOOL_MAX_SERVERS 64
+
+/* One server of -H (or AMI_HOST), settled by tool_conn_settle. */
+typedef struct tool_server {
+    const char *arg; /* as given */
+    char host[256];  /* without brackets */
+    unsigned port;
+    char where[300]; /* "host:port", brackets around IPv6 */
+} tool_server;
+
 typedef struct tool_opts {
     /* connection */
-    const char *host_arg; /* -H or AMI_HOST as given */
+    const char *host_args[TOOL_MAX_SERVERS]; /* every -H, in order */
+    size_t nhost_args;
+    const char *server_name; /* --server: use only this one of the -H */
+    tool_server servers[TOOL_MAX_SERVERS];
+    size_t nservers;
+    const char *host_arg; /* the selected server's -H (or AMI_HOST) */
     const char *port_arg; /* -p or AMI_PORT as given */
-    char host[256];       /* host without brackets */
+    char host[256];       /* the selected server, without brackets */
     unsigned port;
     const char *user;
     const char *secret_file;
@@ -47,12 +63,23 @@ typedef struct tool_opts {
     int timeout_ms; /* -1: no limit */
     double timeout_sec;
 
+    /* TLS (every network command) */
+    int tls;
+    const char *cafile;
+    const char *capath;
+    const char *cert;
+    const char *key;
+    const char *tls_server_name;
+    int insecure;
+
     tool_format format;
 
     /* events */
     tool_filter filter;
     tool_filter until;
     unsigned long count; /* 0: unlimited */
+    int tag;             /* --tag: name the server even when there is one */
+    int reconnect;       /* --reconnect: follow servers across restarts */
 
     /* decode */
     size_t chunk; /* 0: whole reads */
