@@ -189,6 +189,14 @@ static void test_unknown_ca(void **state)
     rc = try_connect(&c, config(NULL, NULL), "127.0.0.1", sp.port, TIMEOUT);
     assert_int_equal(rc, AMI_ERR_TLS_VERIFY);
     ami_client_free(c);
+
+    /* A CA file that cannot be read is an error, never "verify nothing". */
+    rc = try_connect(&c, config("/nonexistent/ca.pem", NULL), "127.0.0.1", sp.port, TIMEOUT);
+    assert_int_equal(rc, AMI_ERR_TLS);
+    if (!strstr(ami_client_errmsg(c), "cannot load the TLS trust anchors from /nonexistent/ca.pem"))
+        fail_msg("unexpected message: %s", ami_client_errmsg(c));
+    assert_int_equal(ami_client_fd(c), -1);
+    ami_client_free(c);
     sim_process_stop(&sp);
 }
 
