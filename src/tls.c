@@ -200,7 +200,9 @@ static int setup(ami__conn *c, const char *host, unsigned port, char *err, size_
     }
     /* A server that closes without close_notify (killed, restarted) is an
      * end of stream like on TCP; AMI's framing finds truncated packets. */
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF /* OpenSSL 3; 1.1 reports it as EOF already */
     SSL_CTX_set_options(t->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
     /* The session's output buffer may move and grow between retries. */
     SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_verify(t->ctx, cfg->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
