@@ -65,7 +65,7 @@ static int slack(int ms)
 
 typedef struct row {
     char name[48];
-    char result[40];
+    char result[80];
     long ms;
     long peak_kib;
 } row;
@@ -112,6 +112,28 @@ static long probe_ms(const probe *p)
     return (now.tv_sec - p->t0.tv_sec) * 1000L + (now.tv_nsec - p->t0.tv_nsec) / 1000000L;
 }
 
+static const char *code_name(int code)
+{
+    switch (code) {
+    case 0:
+        return "0 (ok)";
+    case AMI_ERR_PROTOCOL:
+        return "AMI_ERR_PROTOCOL";
+    case AMI_ERR_LINE_LIMIT:
+        return "AMI_ERR_LINE_LIMIT";
+    case AMI_ERR_HEADER_LIMIT:
+        return "AMI_ERR_HEADER_LIMIT";
+    case AMI_ERR_BAD_BANNER:
+        return "AMI_ERR_BAD_BANNER";
+    case AMI_ERR_TIMEOUT:
+        return "AMI_ERR_TIMEOUT";
+    case AMI_ERR_DISCONNECTED:
+        return "AMI_ERR_DISCONNECTED";
+    default:
+        return ami_strerror(code);
+    }
+}
+
 /* Record the case and check its time and memory bounds. */
 static void probe_end(const probe *p, const char *name, int code, int deadline_ms)
 {
@@ -120,7 +142,7 @@ static void probe_end(const probe *p, const char *name, int code, int deadline_m
     if (nrows < sizeof rows / sizeof rows[0]) {
         row *r = &rows[nrows++];
         snprintf(r->name, sizeof r->name, "%s", name);
-        snprintf(r->result, sizeof r->result, "%s", code == 0 ? "ok" : ami_strerror(code));
+        snprintf(r->result, sizeof r->result, "%s", code_name(code));
         r->ms = ms;
         r->peak_kib = peak < 0 ? 0 : peak;
     }
