@@ -126,7 +126,9 @@ static void report(const watch *w, const server_state *ss, ami_async *a, ami_asy
     const char *where = ss->srv->where;
     const char *msg = ami_async_errmsg(a);
     if (tool_tls_verify_failed(msg)) {
-        tool_err("%s: %s%s — " TOOL_TLS_VERIFY_HINT, where, msg, then);
+        char prefix[320];
+        snprintf(prefix, sizeof(prefix), "%s: ", where);
+        tool_tls_verify_err(prefix, msg, then);
         return;
     }
     switch (why) {
@@ -138,9 +140,10 @@ static void report(const watch *w, const server_state *ss, ami_async *a, ami_asy
         if (lost)
             tool_err("%s: %s%s — the server stopped answering; check it", where, msg, then);
         else
-            tool_err("%s: %s (--timeout %gs)%s — check -H/-p (Asterisk's AMI port is 5038) or "
-                     "raise --timeout",
-                     where, msg, o->timeout_sec, then);
+            tool_err("%s: %s (--timeout %gs)%s — check -H/-p (Asterisk's AMI port is 5038%s) "
+                     "or raise --timeout",
+                     where, msg, o->timeout_sec, then,
+                     o->tls ? "" : "; for AMI over TLS, such as port 5039, add --tls");
         return;
     case AMI_ASYNC_REASON_CONNECT:
         if (strstr(msg, "refused"))

@@ -67,7 +67,26 @@ static const char *timeout_text(const tool_opts *o)
 static const char *detail(ami_client *c, int rc)
 {
     const char *msg = c ? ami_client_errmsg(c) : NULL;
-    return msg && *msg ? msg : ami_strerror(rc);
+    if (!msg || !*msg)
+        return ami_strerror(rc);
+    /* Advice in parentheses that names libami's API (for programmers)
+     * is left out: the tool gives its own, in terms of its options. */
+    static char clean[1024];
+    snprintf(clean, sizeof(clean), "%s", msg);
+    char *open = strstr(clean, " (");
+    while (open) {
+        char *close = strchr(open, ')');
+        if (!close)
+            break;
+        char *api = strstr(open, "ami_");
+        if (api && api < close) {
+            memmove(open, close + 1, strlen(close + 1) + 1);
+            open = strstr(open, " (");
+        } else {
+            open = strstr(close, " (");
+        }
+    }
+    return clean;
 }
 
 static int connect_failed(tool_opts *o, ami_client *c, int rc)
@@ -78,16 +97,19 @@ static int connect_failed(tool_opts *o, ami_client *c, int rc)
         tool_err("%s — check -H or AMI_HOST", msg);
         break;
     case AMI_ERR_TIMEOUT:
-        tool_err("%s (--timeout %s) — check -H/-p (Asterisk's AMI port is 5038) or raise "
+        /* A TLS port says nothing until the client speaks: the silence
+         * of a plain client there looks like a slow server. */
+        tool_err("%s (--timeout %s) — check -H/-p (Asterisk's AMI port is 5038%s) or raise "
                  "--timeout",
-                 msg, timeout_text(o));
+                 msg, timeout_text(o),
+                 o->tls ? "" : "; for AMI over TLS, such as port 5039, add --tls");
         break;
     case AMI_ERR_BAD_BANNER:
     case AMI_ERR_EOF_BANNER:
         tool_err("%s — check -H/-p (Asterisk's AMI port is 5038)", msg);
         break;
     case AMI_ERR_TLS_VERIFY:
-        tool_err("%s — " TOOL_TLS_VERIFY_HINT, msg);
+        tool_tls_verify_err("", msg, "");
         break;
     case AMI_ERR_TLS:
         tool_err("%s — is %s a TLS port (AMI over TLS is usually 5039)? check -H/-p and --tls", msg,

@@ -59,36 +59,83 @@ static int check(const tool_opts *o)
     return rc;
 }
 
-/* Until libami's TLS lands (ami_tls_config_*, ami_client_set_tls,
- * ami_async_set_tls), the options are checked and --tls is refused. */
+static int failed(ami_tls_config *cfg, int rc)
+{
+    ami_tls_config_free(cfg);
+    if (rc == AMI_ERR_NOMEM)
+        tool_oom();
+    if (rc == AMI_ERR_UNSUPPORTED)
+        tool_err("--tls is not available: this libami was built without OpenSSL — rebuild it "
+                 "with OpenSSL or connect without --tls");
+    else
+        tool_err("the TLS options were refused: %s — check --cafile, --capath, --cert, --key and "
+                 "--tls-server-name",
+                 ami_strerror(rc));
+    return rc == AMI_ERR_UNSUPPORTED ? TOOL_EXIT_USAGE : TOOL_EXIT_CONNECTION;
+}
+
 int tool_tls_config(const tool_opts *o, ami_tls_config **out)
 {
     *out = NULL;
     int rc = check(o);
     if (rc || !o->tls)
         return rc;
-    tool_err("--tls is not available: this libami has no TLS support yet — connect without --tls");
-    return TOOL_EXIT_USAGE;
+    ami_tls_config *cfg = NULL;
+    rc = ami_tls_config_create(&cfg);
+    if (rc)
+        return failed(NULL, rc);
+    if (o->cafile && (rc = ami_tls_config_set_ca_file(cfg, o->cafile)) != 0)
+        return failed(cfg, rc);
+    if (o->capath && (rc = ami_tls_config_set_ca_dir(cfg, o->capath)) != 0)
+        return failed(cfg, rc);
+    if (o->cert && (rc = ami_tls_config_set_cert(cfg, o->cert, o->key)) != 0)
+        return failed(cfg, rc);
+    if (o->tls_server_name && (rc = ami_tls_config_set_server_name(cfg, o->tls_server_name)) != 0)
+        return failed(cfg, rc);
+    if (o->insecure) {
+        if ((rc = ami_tls_config_set_verify(cfg, 0)) != 0)
+            return failed(cfg, rc);
+        /* Every time: a flag left in a script must keep saying what it does. */
+        tool_err("warning: --insecure: the server's certificate and host name are NOT verified; "
+                 "anyone on the network path can read and change this session — use --cafile "
+                 "FILE instead");
+    }
+    *out = cfg;
+    return 0;
 }
 
 void tool_tls_config_free(ami_tls_config *cfg)
 {
-    (void)cfg;
+    ami_tls_config_free(cfg);
 }
 
 int tool_tls_client(ami_client *c, const ami_tls_config *cfg)
 {
-    (void)c;
-    return cfg ? AMI_ERR_UNSUPPORTED : 0;
+    return cfg ? ami_client_set_tls(c, cfg) : 0;
 }
 
 int tool_tls_async(ami_async *a, const ami_tls_config *cfg)
 {
-    (void)a;
-    return cfg ? AMI_ERR_UNSUPPORTED : 0;
+    return cfg ? ami_async_set_tls(a, cfg) : 0;
 }
 
 int tool_tls_verify_failed(const char *msg)
 {
     return msg && strstr(msg, "certificate") && strstr(msg, "verif");
+}
+
+void tool_tls_verify_err(const char *prefix, const char *msg, const char *then)
+{
+    /* libami's own advice follows " — " and names its API; the tool's
+     * options replace it. */
+    const char *dash = strstr(msg, " \xe2\x80\x94 ");
+    int len = dash ? (int)(dash - msg) : (int)strlen(msg);
+    if (strstr(msg, "hostname mismatch") || strstr(msg, "IP address mismatch"))
+        tool_err("%s%.*s%s — the server's certificate does not list that name: connect with -H "
+                 "by a name it lists, or give the name with --tls-server-name",
+                 prefix, len, msg, then);
+    else
+        tool_err("%s%.*s%s — the server's certificate did not verify: pass --cafile FILE with "
+                 "the CA that signed it (or --capath DIR)",
+                 prefix, len, msg, then);
 }

@@ -24,9 +24,9 @@ int tool_tls_async(ami_async *a, const ami_tls_config *cfg);
  * verify (the event-loop client reports it in words, not as a code). */
 int tool_tls_verify_failed(const char *msg);
 
-/* The advice for a certificate that did not verify. */
-#define TOOL_TLS_VERIFY_HINT                                                                       \
-    "the server's certificate did not verify: pass --cafile FILE with the CA that signed it "      \
-    "(or --capath DIR), and check --tls-server-name against the name in the certificate"
+/* Report a certificate that did not verify: "ami: <prefix><what failed>
+ * <then> — <what to do>", where what to do depends on why (unknown CA or
+ * a name the certificate does not list) and names the tool's options. */
+void tool_tls_verify_err(const char *prefix, const char *msg, const char *then);
 
 #endif
