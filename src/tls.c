@@ -363,11 +363,15 @@ static long io_failed(ami__conn *c, int ssl_err, const char *what)
     }
     char why[200];
     const char *r = ssl_reason(why, sizeof why, "TLS record layer error");
-    snprintf(c->tp_err, sizeof c->tp_err, "TLS %s %s failed: %s%s", what, t->where, r,
-             strstr(r, "certificate required") || strstr(r, "handshake failure")
-                 ? " (does the server require a client certificate? "
-                   "ami_tls_config_set_cert)"
-                 : "");
+    const char *hint = strstr(r, "certificate required") || strstr(r, "handshake failure")
+                           ? " (does the server require a client certificate? "
+                             "ami_tls_config_set_cert)"
+                           : "";
+    /* A message cut at the buffer's end is acceptable; say so to gcc by
+     * looking at the result. */
+    if (snprintf(c->tp_err, sizeof c->tp_err, "TLS %s %s failed: %s%s", what, t->where, r, hint) <
+        0)
+        c->tp_err[0] = '\0';
     c->sys_errno = EPROTO;
     return AMI_ERR_TLS;
 }
