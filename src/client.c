@@ -38,11 +38,7 @@ struct ami_client {
     bool close_requested; /* ami_client_close from inside a callback */
     ami_event_cb event_cb;
     void *event_ud;
-    ami_tls_config *tls; /* NULL: plain TCP */
-    /* Bytes read but not yet taken by the session: kept here when the event
-     * queue is full so back-pressure never loses data. */
-    char *rbuf;
-    size_t rpos, rlen;
+    ami_tls_config *tls;   /* NULL: plain TCP */
     char where[WHERE_LEN]; /* host:port, for messages */
     char errmsg[ERRMSG_LEN];
 };
@@ -72,10 +68,8 @@ int ami_client_create(ami_client **out)
     ami_client *c = ami__calloc(1, sizeof *c);
     if (!c)
         return AMI_ERR_NOMEM;
-    c->rbuf = ami__malloc(READ_CHUNK);
-    int rc = c->rbuf ? ami_session_create(&c->session) : AMI_ERR_NOMEM;
+    int rc = ami_session_create(&c->session);
     if (rc != 0) {
-        ami__free(c->rbuf);
         ami__free(c);
         return rc;
     }
@@ -91,7 +85,6 @@ static void end_connection(ami_client *c, int state, int code, const char *messa
 {
     if (c->conn.fd >= 0)
         c->conn.tp->close(&c->conn);
-    c->rpos = c->rlen = 0;
     c->state = state;
     c->end_code = code;
     /* Pending actions learn the precise reason; a clean close after
@@ -123,7 +116,6 @@ void ami_client_free(ami_client *c)
     ami_client_close(c);
     ami_session_free(c->session);
     ami_tls_config_free(c->tls);
-    ami__free(c->rbuf);
     ami__free(c);
 }
 
@@ -179,49 +171,25 @@ static void on_io_error(ami_client *c, const char *what, long code)
     set_err(c, "%s", msg);
 }
 
-static long recv_some(ami_client *c, size_t len, uint64_t now)
+static void on_session_error(ami_client *c, int code)
 {
-    c->in_pump = true;
-    long n = ami_session_recv(c->session, c->rbuf + c->rpos, len, now);
-    c->in_pump = false;
-    return n;
+    char msg[ERRMSG_LEN];
+    snprintf(msg, sizeof msg, "connection to %s: %s", c->where, ami_session_errmsg(c->session));
+    end_connection(c, ST_BROKEN, code, msg);
+    set_err(c, "%s", msg);
 }
 
-/*
- * Hand buffered bytes to the session; whatever it does not take stays.
- * The last byte goes in on its own: a session may accept a whole chunk and
- * only then find its queue full, leaving complete packets in its parser.
- * A full session takes none of a one-byte feed, so a byte left over here
- * reliably means "back-pressured", even when the socket has nothing more.
- */
-static void feed(ami_client *c, uint64_t now)
+/* Parse packets already buffered in the session (left there while its
+ * event queue was full); callbacks may run. */
+static void drain_buffered(ami_client *c, uint64_t now)
 {
-    size_t avail = c->rlen - c->rpos;
-    if (avail == 0)
+    if (c->state != ST_CONNECTED || ami_session_is_paused(c->session))
         return;
-    long n = 0;
-    if (avail > 1) {
-        n = recv_some(c, avail - 1, now);
-        if (n >= 0) {
-            c->rpos += (size_t)n;
-            if ((size_t)n == avail - 1)
-                n = recv_some(c, 1, now);
-            else
-                n = 0;
-        }
-    } else {
-        n = recv_some(c, 1, now);
-    }
-    if (n < 0) {
-        char msg[ERRMSG_LEN];
-        snprintf(msg, sizeof msg, "connection to %s: %s", c->where, ami_session_errmsg(c->session));
-        end_connection(c, ST_BROKEN, (int)n, msg);
-        set_err(c, "%s", msg);
-        return;
-    }
-    c->rpos += (size_t)n;
-    if (c->rpos == c->rlen)
-        c->rpos = c->rlen = 0;
+    c->in_pump = true;
+    long n = ami_session_recv(c->session, NULL, 0, now);
+    c->in_pump = false;
+    if (n < 0)
+        on_session_error(c, (int)n);
 }
 
 /* Write all pending output the socket takes without blocking. */
@@ -244,12 +212,29 @@ static void flush(ami_client *c)
     }
 }
 
-static void read_some(ami_client *c)
+/*
+ * Read straight into the session's parser buffer (no intermediate copy).
+ * While the session is paused by a full event queue nothing is read: the
+ * bytes wait in the kernel, which is the back-pressure the server sees.
+ */
+static void read_some(ami_client *c, uint64_t now)
 {
-    long n = c->conn.tp->read(&c->conn, c->rbuf, READ_CHUNK);
+    char *area;
+    size_t avail;
+    int rc = ami_session_recv_reserve(c->session, READ_CHUNK, &area, &avail);
+    if (rc == AMI_ERR_QUEUE_FULL)
+        return;
+    if (rc < 0) {
+        on_session_error(c, rc);
+        return;
+    }
+    long n = c->conn.tp->read(&c->conn, area, avail);
     if (n > 0) {
-        c->rpos = 0;
-        c->rlen = (size_t)n;
+        c->in_pump = true;
+        rc = ami_session_recv_commit(c->session, (size_t)n, now);
+        c->in_pump = false;
+        if (rc < 0)
+            on_session_error(c, rc);
     } else if (n == 0) {
         on_eof(c);
     } else if (n != AMI__NET_AGAIN) {
@@ -270,14 +255,14 @@ static int pump(ami_client *c, until_fn until, void *arg, uint64_t deadline)
 {
     for (;;) {
         uint64_t now = ami__monotonic_ms();
-        feed(c, now);
+        drain_buffered(c, now);
         if (c->close_requested)
             ami_client_close(c);
         if (until(c, arg))
             return 0;
         if (c->state != ST_CONNECTED)
             return c->end_code;
-        if (c->rpos < c->rlen)
+        if (ami_session_is_paused(c->session))
             return AMI_ERR_QUEUE_FULL;
         flush(c);
         ami_session_tick(c->session, now);
@@ -288,9 +273,9 @@ static int pump(ami_client *c, until_fn until, void *arg, uint64_t deadline)
         if (deadline != AMI_NO_DEADLINE && now >= deadline)
             return AMI_ERR_TIMEOUT;
         /* Bytes TLS already decoded are invisible to poll(): take them
-         * first (rbuf is empty here, or the queue-full return fired). */
+         * first. */
         if (c->conn.tp->pending && c->conn.tp->pending(&c->conn) > 0) {
-            read_some(c);
+            read_some(c, now);
             continue;
         }
 
@@ -313,7 +298,7 @@ static int pump(ami_client *c, until_fn until, void *arg, uint64_t deadline)
             return c->end_code;
         }
         if (n > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
-            read_some(c);
+            read_some(c, ami__monotonic_ms());
     }
 }
 
