@@ -15,8 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define READ_CHUNK (64u * 1024u)
-
 void ami__async_set_err(ami_async *a, const char *fmt, ...)
 {
     va_list ap;
@@ -33,11 +31,8 @@ int ami_async_create(ami_async **out)
     ami_async *a = ami__calloc(1, sizeof *a);
     if (!a)
         return AMI_ERR_NOMEM;
-    a->rbuf = ami__malloc(READ_CHUNK);
     a->events_mask = ami__strdup("on");
-    if (!a->rbuf || !a->events_mask) {
-        ami__free(a->rbuf);
-        ami__free(a->events_mask);
+    if (!a->events_mask) {
         ami__free(a);
         return AMI_ERR_NOMEM;
     }
@@ -83,7 +78,6 @@ static void really_free(ami_async *a)
     ami__free(a->host);
     ami__free(a->events_mask);
     ami_tls_config_free(a->tls);
-    ami__free(a->rbuf);
     ami__free(a);
 }
 

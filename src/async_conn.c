@@ -129,7 +129,6 @@ void ami__async_teardown(ami_async *a, int code, const char *msg)
         a->paused = 0;
         a->stats.paused_ms += ami__monotonic_ms() - a->paused_since;
     }
-    a->rpos = a->rlen = 0;
     a->ping_out = 0;
     a->saw_shutdown = 0;
     a->eof_pending = 0;

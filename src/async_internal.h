@@ -78,8 +78,8 @@ struct ami_async {
     int logging_off;
 
     /* ---- reading */
-    char *rbuf;
-    size_t rpos, rlen;
+    /* The session's queue was found full: the socket is not read, and its
+     * parser may hold complete packets until delivery makes room. */
     int paused;
     uint64_t paused_since;
     uint64_t last_rx;

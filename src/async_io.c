@@ -1,10 +1,12 @@
 /*
  * Moving bytes and delivering events for the event-loop client. Reading
- * never waits on the application: bytes go into the session, whose bounded
- * queue holds the events; delivery to the application runs afterwards, for
- * a bounded time, and what is left waits for the next (immediate) turn of
- * the loop. When the queue is full the session takes fewer bytes; the rest
- * stays in rbuf and reading pauses until delivery makes room.
+ * never waits on the application: bytes are read straight into the
+ * session's parser buffer, and its bounded queue holds the events;
+ * delivery to the application runs afterwards, for a bounded time, and
+ * what is left waits for the next (immediate) turn of the loop. When the
+ * queue is full the session stops parsing and reading pauses: the bytes
+ * wait in the kernel, which is the back-pressure the server sees, until
+ * delivery makes room.
  */
 #include "async_internal.h"
 
@@ -12,7 +14,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define READ_CHUNK (64u * 1024u)
+/* Smallest read area worth a system call; the parser's buffer usually
+ * offers far more, and each read takes all it offers. */
+#define READ_MIN (16u * 1024u)
 /* Reads per readiness: a firehose must not starve the other handles of
  * the same loop. */
 #define MAX_READS 8
@@ -70,20 +74,12 @@ int ami__async_backlog(const ami_async *a)
 int ami__async_tp_pending(const ami_async *a)
 {
     if (!a->session || a->conn.fd < 0 || !a->conn.tp->pending || a->paused || a->eof_pending ||
-        a->close_pending || a->rpos < a->rlen)
+        a->close_pending)
         return 0;
     return a->conn.tp->pending(&a->conn) > 0;
 }
 
 /* --------------------------------------------------------------- bytes */
-
-static long session_recv(ami_async *a, size_t len, uint64_t now)
-{
-    a->in_sess++;
-    long n = ami_session_recv(a->session, a->rbuf + a->rpos, len, now);
-    a->in_sess--;
-    return n;
-}
 
 static void note_paused(ami_async *a, int paused, uint64_t now)
 {
@@ -97,59 +93,84 @@ static void note_paused(ami_async *a, int paused, uint64_t now)
     }
 }
 
-/*
- * Hand buffered bytes to the session. The last byte goes in alone: a
- * session may take a whole chunk and only then find its queue full, and a
- * full session takes none of a one-byte feed, so a byte left over reliably
- * means "back-pressured". A zero-length feed still lets the session move
- * packets its parser holds into a queue that has room again.
- */
-void ami__async_feed(ami_async *a, uint64_t now)
+static void session_failed(ami_async *a, int code)
 {
-    if (!a->session)
-        return;
-    size_t avail = a->rlen - a->rpos;
-    long n;
-    if (avail > 1) {
-        n = session_recv(a, avail - 1, now);
-        if (n >= 0) {
-            a->rpos += (size_t)n;
-            n = (size_t)n == avail - 1 ? session_recv(a, 1, now) : 0;
-        }
-    } else {
-        n = session_recv(a, avail, now);
-    }
-    if (n < 0) {
-        char msg[AMI__ASYNC_ERRLEN];
-        snprintf(msg, sizeof msg, "%s", ami_session_errmsg(a->session));
-        ami__async_lose(
-            a,
-            a->phase == PH_BANNER && n == AMI_ERR_BAD_BANNER
-                ? AMI_ASYNC_REASON_PROTOCOL
-                : (n == AMI_ERR_NOMEM ? AMI_ASYNC_REASON_NOMEM : AMI_ASYNC_REASON_PROTOCOL),
-            (int)n, msg);
-        return;
-    }
-    a->rpos += (size_t)n;
-    if (a->rpos == a->rlen)
-        a->rpos = a->rlen = 0;
-    note_paused(a, a->rpos < a->rlen, now);
+    char msg[AMI__ASYNC_ERRLEN];
+    snprintf(msg, sizeof msg, "%s", ami_session_errmsg(a->session));
+    ami__async_lose(
+        a,
+        a->phase == PH_BANNER && code == AMI_ERR_BAD_BANNER
+            ? AMI_ASYNC_REASON_PROTOCOL
+            : (code == AMI_ERR_NOMEM ? AMI_ASYNC_REASON_NOMEM : AMI_ASYNC_REASON_PROTOCOL),
+        code, msg);
+}
+
+/* After the session parsed: note back-pressure and what the queue holds,
+ * and let the connection logic see a banner. */
+static void after_parse(ami_async *a, uint64_t now)
+{
+    note_paused(a, ami_session_is_paused(a->session), now);
     size_t q = ami__async_queued(a);
     if (q > a->stats.max_queued)
         a->stats.max_queued = q;
     ami__async_on_bytes(a, now);
 }
 
+/*
+ * Let the session parse packets its buffer already holds (left there while
+ * its queue was full) now that the queue may have room.
+ */
+void ami__async_feed(ami_async *a, uint64_t now)
+{
+    if (!a->session)
+        return;
+    a->in_sess++;
+    long n = ami_session_recv(a->session, NULL, 0, now);
+    a->in_sess--;
+    if (n < 0) {
+        session_failed(a, (int)n);
+        return;
+    }
+    after_parse(a, now);
+}
+
+static void read_failed(ami_async *a, long n)
+{
+    char msg[AMI__ASYNC_ERRLEN];
+    if (n == AMI_ERR_TLS && a->conn.tp_err[0]) {
+        snprintf(msg, sizeof msg, "%s", a->conn.tp_err);
+        ami__async_lose(a, AMI_ASYNC_REASON_IO, AMI_ERR_TLS, msg);
+        return;
+    }
+    snprintf(msg, sizeof msg, "reading from %s failed: %s", a->where, strerror(a->conn.sys_errno));
+    /* A reset is the server going away with our bytes unread (killed,
+     * restarted): the same loss as a close. */
+    ami__async_lose(a, a->conn.sys_errno == ECONNRESET ? AMI_ASYNC_REASON_EOF : AMI_ASYNC_REASON_IO,
+                    AMI_ERR_DISCONNECTED, msg);
+}
+
 void ami__async_read(ami_async *a, uint64_t now)
 {
     for (int i = 0; i < MAX_READS && a->session && !a->close_pending && !a->eof_pending; i++) {
-        if (a->rpos < a->rlen) {
+        if (a->paused) {
+            /* Packets parked in the parser go first: reading more would
+             * only grow its buffer. */
             ami__async_feed(a, now);
             if (a->paused || !a->session)
                 return;
-            continue;
         }
-        long n = a->conn.tp->read(&a->conn, a->rbuf, READ_CHUNK);
+        char *area;
+        size_t avail;
+        int rc = ami_session_recv_reserve(a->session, READ_MIN, &area, &avail);
+        if (rc == AMI_ERR_QUEUE_FULL) {
+            note_paused(a, 1, now);
+            return;
+        }
+        if (rc < 0) {
+            session_failed(a, rc);
+            return;
+        }
+        long n = a->conn.tp->read(&a->conn, area, avail);
         if (n == AMI__NET_AGAIN)
             return;
         if (n == 0) {
@@ -159,26 +180,19 @@ void ami__async_read(ami_async *a, uint64_t now)
             return;
         }
         if (n < 0) {
-            char msg[AMI__ASYNC_ERRLEN];
-            if (n == AMI_ERR_TLS && a->conn.tp_err[0]) {
-                snprintf(msg, sizeof msg, "%s", a->conn.tp_err);
-                ami__async_lose(a, AMI_ASYNC_REASON_IO, AMI_ERR_TLS, msg);
-                return;
-            }
-            snprintf(msg, sizeof msg, "reading from %s failed: %s", a->where,
-                     strerror(a->conn.sys_errno));
-            /* A reset is the server going away with our bytes unread
-             * (killed, restarted): the same loss as a close. */
-            ami__async_lose(
-                a, a->conn.sys_errno == ECONNRESET ? AMI_ASYNC_REASON_EOF : AMI_ASYNC_REASON_IO,
-                AMI_ERR_DISCONNECTED, msg);
+            read_failed(a, n);
             return;
         }
         a->last_rx = now;
-        a->rpos = 0;
-        a->rlen = (size_t)n;
-        ami__async_feed(a, now);
-        if (a->paused || (size_t)n < READ_CHUNK)
+        a->in_sess++;
+        rc = ami_session_recv_commit(a->session, (size_t)n, now);
+        a->in_sess--;
+        if (rc < 0) {
+            session_failed(a, rc);
+            return;
+        }
+        after_parse(a, now);
+        if (a->paused || !a->session || (size_t)n < avail)
             return;
     }
 }
@@ -187,7 +201,7 @@ void ami__async_finish_eof(ami_async *a)
 {
     if (!a->eof_pending || !a->session)
         return;
-    if (ami__async_backlog(a) || (!a->hold && a->event_cb && a->rpos < a->rlen))
+    if (ami__async_backlog(a) || (!a->hold && a->event_cb && a->paused))
         return;
     char msg[AMI__ASYNC_ERRLEN];
     int goodbye = ami_session_got_goodbye(a->session);
@@ -260,7 +274,7 @@ void ami__async_deliver(ami_async *a)
         ami_packet *p = next_packet(a);
         if (!p) {
             /* The parser may hold packets the full queue refused. */
-            if (a->session && (a->paused || a->rpos < a->rlen)) {
+            if (a->session && a->paused) {
                 ami__async_feed(a, ami__monotonic_ms());
                 p = next_packet(a);
             }
@@ -279,7 +293,7 @@ void ami__async_deliver(ami_async *a)
         if (a->event_cb && ami__monotonic_ms() - start >= (uint64_t)a->budget_ms)
             break;
     }
-    /* Room was made: let the session take what rbuf still holds. */
-    if (a->session && !a->close_pending && (a->paused || a->rpos < a->rlen))
+    /* Room was made: let the session parse what its buffer still holds. */
+    if (a->session && !a->close_pending && a->paused)
         ami__async_feed(a, ami__monotonic_ms());
 }
