@@ -155,7 +155,9 @@ void sim_wait_finish(sim_conn *c)
     sim_resp_start(&b, "Success", c->wait_action_id);
     sim_hdr(&b, "Message", "Waiting for Event completed.");
     sim_buf_append(&b, "\r\n", 2);
-    sim_buf_append(&b, c->waitbuf.data + c->waitbuf.off, sim_buf_pending(&c->waitbuf));
+    /* An empty wait buffer may have no storage at all (NULL + 0 is UB). */
+    if (sim_buf_pending(&c->waitbuf))
+        sim_buf_append(&b, c->waitbuf.data + c->waitbuf.off, sim_buf_pending(&c->waitbuf));
     sim_buf_puts(&b, "Event: WaitEventComplete\r\n");
     if (c->wait_action_id)
         sim_hdr(&b, "ActionID", c->wait_action_id);
