@@ -564,6 +564,11 @@ const char *ami_async_reason_name(ami_async_reason r)
     return "?";
 }
 
+int ami_async_last_error(const ami_async *a)
+{
+    return a ? a->last_error : AMI_ERR_INVALID;
+}
+
 const char *ami_async_errmsg(const ami_async *a)
 {
     return a ? a->errmsg : "invalid handle (NULL)";

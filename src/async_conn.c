@@ -162,6 +162,7 @@ static void lose_now(ami_async *a, ami_async_reason why, int code, const char *m
 {
     int was_up = a->phase == PH_UP;
     ami__async_set_err(a, "%s", msg);
+    a->last_error = code;
     a->phase = PH_WAIT; /* refuse sends from the callbacks run below */
     if (was_up) {
         a->stats.disconnects++;

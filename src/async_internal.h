@@ -124,6 +124,7 @@ struct ami_async {
     ami_async_stats stats;
     uint64_t rng;
     char errmsg[AMI__ASYNC_ERRLEN];
+    int last_error; /* ami_error code of the last failure, 0 if none */
 };
 
 /* backoff.c */

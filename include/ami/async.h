@@ -246,6 +246,11 @@ AMI_EXPORT const char *ami_async_state_name(ami_async_state s);
 AMI_EXPORT const char *ami_async_reason_name(ami_async_reason r);
 /* The last problem, in words (never NULL; secrets never appear). */
 AMI_EXPORT const char *ami_async_errmsg(const ami_async *a);
+/* The ami_error code behind the last lost connection or failed attempt
+ * (e.g. AMI_ERR_REFUSED, AMI_ERR_AUTH, AMI_ERR_TLS_VERIFY, AMI_ERR_TIMEOUT),
+ * 0 before any failure; lets callers act on the cause without parsing
+ * ami_async_errmsg(). */
+AMI_EXPORT int ami_async_last_error(const ami_async *a);
 /* "host:port" as given to ami_async_set_server ("" before). */
 AMI_EXPORT const char *ami_async_server(const ami_async *a);
 /* The session of the current connection (borrowed; replaced at every

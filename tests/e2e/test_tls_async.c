@@ -235,6 +235,8 @@ static void expect_verify_stop(ctx *c, unsigned port, const char *reason)
     if (!strstr(msg, where) || !strstr(msg, reason))
         fail_msg("unexpected message: %s", msg);
     assert_int_equal(ami_async_fd(c->a), -1);
+    /* The cause is also available as a code, without parsing the text. */
+    assert_int_equal(ami_async_last_error(c->a), AMI_ERR_TLS_VERIFY);
 }
 
 static void test_wrong_host_name(void **state)
