@@ -125,7 +125,8 @@ static void report(const watch *w, const server_state *ss, ami_async *a, ami_asy
     const tool_opts *o = w->o;
     const char *where = ss->srv->where;
     const char *msg = ami_async_errmsg(a);
-    if (tool_tls_verify_failed(msg)) {
+    int code = ami_async_last_error(a);
+    if (code == AMI_ERR_TLS_VERIFY) {
         char prefix[320];
         snprintf(prefix, sizeof(prefix), "%s: ", where);
         tool_tls_verify_err(prefix, msg, then);
@@ -146,7 +147,7 @@ static void report(const watch *w, const server_state *ss, ami_async *a, ami_asy
                      o->tls ? "" : "; for AMI over TLS, such as port 5039, add --tls");
         return;
     case AMI_ASYNC_REASON_CONNECT:
-        if (strstr(msg, "refused"))
+        if (code == AMI_ERR_REFUSED)
             tool_err("cannot connect to %s: connection refused%s — is Asterisk (or ami-sim) "
                      "running? check -H/-p",
                      where, then);

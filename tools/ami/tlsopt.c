@@ -119,11 +119,6 @@ int tool_tls_async(ami_async *a, const ami_tls_config *cfg)
     return cfg ? ami_async_set_tls(a, cfg) : 0;
 }
 
-int tool_tls_verify_failed(const char *msg)
-{
-    return msg && strstr(msg, "certificate") && strstr(msg, "verif");
-}
-
 void tool_tls_verify_err(const char *prefix, const char *msg, const char *then)
 {
     /* libami's own advice follows " — " and names its API; the tool's

@@ -20,10 +20,6 @@ void tool_tls_config_free(ami_tls_config *cfg);
 int tool_tls_client(ami_client *c, const ami_tls_config *cfg);
 int tool_tls_async(ami_async *a, const ami_tls_config *cfg);
 
-/* 1 when a libami error message says the server's certificate did not
- * verify (the event-loop client reports it in words, not as a code). */
-int tool_tls_verify_failed(const char *msg);
-
 /* Report a certificate that did not verify: "ami: <prefix><what failed>
  * <then> — <what to do>", where what to do depends on why (unknown CA or
  * a name the certificate does not list) and names the tool's options. */
