@@ -252,7 +252,14 @@ typedef struct scan_block {
     uint64_t colon; /* ':' positions not yet consumed */
 } scan_block;
 
-static void scan_block_load(const char *buf, size_t base, size_t end, scan_block *b)
+#if defined(__GNUC__)
+#define HOT_INLINE inline __attribute__((always_inline))
+#else
+#define HOT_INLINE inline
+#endif
+
+/* Inlined: it runs every 64 bytes, and a call costs more than its body. */
+static HOT_INLINE void scan_block_load(const char *buf, size_t base, size_t end, scan_block *b)
 {
     uint64_t nl = 0, colon = 0;
 #if defined(__SSE2__)
@@ -280,20 +287,33 @@ static void scan_block_load(const char *buf, size_t base, size_t end, scan_block
     b->colon = colon;
 }
 
-static int push_header(ami_parser *p, uint32_t key_off, uint32_t key_len, uint32_t value_off,
-                       uint32_t value_len)
+/* Room for one more header: the limit check and growth, off the hot path. */
+static int grow_headers(ami_parser *p)
 {
     if (p->pkt.count >= p->max_headers)
         return fail(p, AMI_ERR_HEADER_LIMIT, p->line);
-    if (p->pkt.count == p->headers_cap) {
-        size_t cap = p->headers_cap ? p->headers_cap * 2 : INITIAL_HEADERS;
-        ami__header *grown = ami__realloc(p->pkt.headers, cap * sizeof(*grown));
-        if (!grown)
-            return fail(p, AMI_ERR_NOMEM, p->line);
-        p->pkt.headers = grown;
-        p->headers_cap = cap;
+    size_t cap = p->headers_cap ? p->headers_cap * 2 : INITIAL_HEADERS;
+    ami__header *grown = ami__realloc(p->pkt.headers, cap * sizeof(*grown));
+    if (!grown)
+        return fail(p, AMI_ERR_NOMEM, p->line);
+    p->pkt.headers = grown;
+    p->headers_cap = cap;
+    return AMI_OK;
+}
+
+static HOT_INLINE int push_header(ami_parser *p, uint32_t key_off, uint32_t key_len,
+                                  uint32_t value_off, uint32_t value_len)
+{
+    /* Both bounds in one rarely taken branch; grow_headers tells them
+     * apart. */
+    size_t count = p->pkt.count;
+    if (count >= p->headers_cap || count >= p->max_headers) {
+        int rc = grow_headers(p);
+        if (rc < 0)
+            return rc;
     }
-    ami__header *h = &p->pkt.headers[p->pkt.count++];
+    ami__header *h = &p->pkt.headers[count];
+    p->pkt.count = count + 1;
     h->key_off = key_off;
     h->key_len = key_len;
     h->value_off = value_off;
@@ -410,9 +430,15 @@ int ami_parser_next(ami_parser *p, const ami_packet **out)
         return p->error;
     release_returned(p);
 
+    /* Loop invariants in locals: the NUL stores into the buffer may alias
+     * anything, so fields read through p would be reloaded every line. */
+    const char *const buf = p->buf;
+    const size_t end = p->end;
+    const size_t max_line = p->max_line;
+    const size_t max_packet = p->max_packet;
     scan_block b = {p->line + p->searched, 0, 0};
-    if (b.base < p->end)
-        scan_block_load(p->buf, b.base, p->end, &b);
+    if (b.base < end)
+        scan_block_load(buf, b.base, end, &b);
     for (;;) {
         if (!b.nl) {
             /* No line end in this block: remember a colon of the current
@@ -420,19 +446,18 @@ int ami_parser_next(ami_parser *p, const ami_packet **out)
             if (p->colon == NO_COLON && b.colon)
                 p->colon = b.base + (size_t)__builtin_ctzll(b.colon) - p->line;
             size_t next = b.base + 64;
-            if (next >= p->end) {
-                size_t avail = p->end - p->line;
+            if (next >= end) {
+                size_t avail = end - p->line;
                 p->searched = avail;
                 /* One byte of slack for the '\r' of a line exactly at the
                  * limit, so the verdict never depends on where a read ends. */
-                if (avail > p->max_line + 1 ||
-                    (avail == p->max_line + 1 && p->buf[p->end - 1] != '\r'))
-                    return fail(p, AMI_ERR_LINE_LIMIT, p->line + p->max_line);
-                if (p->end - p->start > p->max_packet)
-                    return fail(p, AMI_ERR_PACKET_LIMIT, p->start + p->max_packet);
+                if (avail > max_line + 1 || (avail == max_line + 1 && buf[end - 1] != '\r'))
+                    return fail(p, AMI_ERR_LINE_LIMIT, p->line + max_line);
+                if (end - p->start > max_packet)
+                    return fail(p, AMI_ERR_PACKET_LIMIT, p->start + max_packet);
                 return 0;
             }
-            scan_block_load(p->buf, next, p->end, &b);
+            scan_block_load(buf, next, end, &b);
             continue;
         }
         unsigned bit = (unsigned)__builtin_ctzll(b.nl);
@@ -448,12 +473,12 @@ int ami_parser_next(ami_parser *p, const ami_packet **out)
         size_t nl_at = b.base + bit;
         size_t len = nl_at - p->line;
         size_t next_line = nl_at + 1;
-        if (len > 0 && p->buf[nl_at - 1] == '\r')
+        if (len > 0 && buf[nl_at - 1] == '\r')
             len--;
-        if (len > p->max_line)
-            return fail(p, AMI_ERR_LINE_LIMIT, p->line + p->max_line);
-        if (next_line - p->start > p->max_packet)
-            return fail(p, AMI_ERR_PACKET_LIMIT, p->start + p->max_packet);
+        if (len > max_line)
+            return fail(p, AMI_ERR_LINE_LIMIT, p->line + max_line);
+        if (next_line - p->start > max_packet)
+            return fail(p, AMI_ERR_PACKET_LIMIT, p->start + max_packet);
         int rc = take_line(p, len, next_line);
         p->searched = 0;
         p->colon = NO_COLON;
