@@ -262,6 +262,24 @@ void ami_session_consume(ami_session *s, size_t n)
 
 /* ---------------------------------------------------------------- send */
 
+/* prefix then the counter in decimal; snprintf was a tenth of the cost of
+ * a Ping round trip (callgrind of rtt_bench session). `out` holds
+ * PREFIX_MAX + 21 bytes and prefix_len <= PREFIX_MAX. */
+static size_t format_id(char *out, const char *prefix, size_t prefix_len, uint64_t n)
+{
+    char digits[20];
+    size_t nd = 0;
+    do {
+        digits[nd++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    memcpy(out, prefix, prefix_len);
+    for (size_t k = 0; k < nd; k++)
+        out[prefix_len + k] = digits[nd - 1 - k];
+    out[prefix_len + nd] = '\0';
+    return prefix_len + nd;
+}
+
 int ami_session_send(ami_session *s, const ami_action *a, uint64_t deadline, ami_result_cb cb,
                      void *user_data, const char **id_out)
 {
@@ -290,8 +308,7 @@ int ami_session_send(ami_session *s, const ami_action *a, uint64_t deadline, ami
     } else {
         /* Skip counters a caller's own ActionID happens to hold. */
         do {
-            id_len = (size_t)snprintf(idbuf, sizeof(idbuf), "%s%llu", s->prefix,
-                                      (unsigned long long)++s->next_id);
+            id_len = format_id(idbuf, s->prefix, s->prefix_len, ++s->next_id);
         } while (ami__pending_find(&s->pending, idbuf, id_len));
         id = wire_id = idbuf;
     }
