@@ -11,6 +11,24 @@ static char lower(char c)
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
+/* For lookups by name over every header: lengths first, as most keys
+ * differ in length and then no byte needs a look. A key with a NUL inside
+ * never equals a C string (name_len is its strlen). */
+static bool key_equals_len(const char *key, size_t key_len, const char *name, size_t name_len)
+{
+    if (key_len != name_len)
+        return false;
+    for (size_t i = 0; i < key_len; i++) {
+        if (lower(key[i]) != lower(name[i]))
+            return false;
+    }
+    return true;
+}
+
+/* Against a string literal: its length is known at compile time, so a
+ * key of another length costs one compare (classify runs per packet). */
+#define KEY_IS(key, len, lit) key_equals_len(key, len, lit, sizeof(lit) - 1)
+
 bool ami__key_equals(const char *key, size_t key_len, const char *name)
 {
     for (size_t i = 0; i < key_len; i++) {
@@ -31,13 +49,13 @@ const char *ami__packet_key(const ami_packet *p, const ami__header *h)
 
 static ami_response_type response_type(const char *v, size_t len)
 {
-    if (ami__key_equals(v, len, "Success"))
+    if (KEY_IS(v, len, "Success"))
         return AMI_RESPONSE_SUCCESS;
-    if (ami__key_equals(v, len, "Error"))
+    if (KEY_IS(v, len, "Error"))
         return AMI_RESPONSE_ERROR;
-    if (ami__key_equals(v, len, "Follows"))
+    if (KEY_IS(v, len, "Follows"))
         return AMI_RESPONSE_FOLLOWS;
-    if (ami__key_equals(v, len, "Goodbye"))
+    if (KEY_IS(v, len, "Goodbye"))
         return AMI_RESPONSE_GOODBYE;
     return AMI_RESPONSE_OTHER;
 }
@@ -54,12 +72,12 @@ void ami__packet_classify(ami_packet *p)
         return;
     }
     const char *key = ami__packet_key(p, h);
-    if (ami__key_equals(key, h->key_len, "Response")) {
+    if (KEY_IS(key, h->key_len, "Response")) {
         p->kind = AMI_PACKET_RESPONSE;
         p->response = (uint8_t)response_type(p->base + h->value_off, h->value_len);
-    } else if (ami__key_equals(key, h->key_len, "Event")) {
+    } else if (KEY_IS(key, h->key_len, "Event")) {
         p->kind = AMI_PACKET_EVENT;
-    } else if (ami__key_equals(key, h->key_len, "Action")) {
+    } else if (KEY_IS(key, h->key_len, "Action")) {
         p->kind = AMI_PACKET_ACTION;
     }
 }
@@ -111,9 +129,10 @@ const char *ami_packet_next_value(const ami_packet *p, const char *key, size_t *
 {
     if (!p || !key || !cursor)
         return NULL;
+    size_t key_len = strlen(key);
     for (size_t i = *cursor; i < p->count; i++) {
         const ami__header *h = &p->headers[i];
-        if (ami__key_equals(ami__packet_key(p, h), h->key_len, key)) {
+        if (key_equals_len(ami__packet_key(p, h), h->key_len, key, key_len)) {
             *cursor = i + 1;
             if (value_len)
                 *value_len = h->value_len;
