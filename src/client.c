@@ -36,6 +36,7 @@ struct ami_client {
     int end_code;         /* why the connection ended, for the call that saw it */
     bool in_pump;         /* an event callback is running inside our loop */
     bool close_requested; /* ami_client_close from inside a callback */
+    bool read_full;       /* the last read filled its area: more is likely waiting */
     ami_event_cb event_cb;
     void *event_ud;
     ami_tls_config *tls;   /* NULL: plain TCP */
@@ -216,20 +217,23 @@ static void flush(ami_client *c)
  * Read straight into the session's parser buffer (no intermediate copy).
  * While the session is paused by a full event queue nothing is read: the
  * bytes wait in the kernel, which is the back-pressure the server sees.
+ * Returns false when nothing happened (paused, or no bytes waiting).
  */
-static void read_some(ami_client *c, uint64_t now)
+static bool read_some(ami_client *c, uint64_t now)
 {
     char *area;
     size_t avail;
+    c->read_full = false;
     int rc = ami_session_recv_reserve(c->session, READ_CHUNK, &area, &avail);
     if (rc == AMI_ERR_QUEUE_FULL)
-        return;
+        return false;
     if (rc < 0) {
         on_session_error(c, rc);
-        return;
+        return true;
     }
     long n = c->conn.tp->read(&c->conn, area, avail);
     if (n > 0) {
+        c->read_full = (size_t)n == avail;
         c->in_pump = true;
         rc = ami_session_recv_commit(c->session, (size_t)n, now);
         c->in_pump = false;
@@ -239,7 +243,10 @@ static void read_some(ami_client *c, uint64_t now)
         on_eof(c);
     } else if (n != AMI__NET_AGAIN) {
         on_io_error(c, "reading from", n);
+    } else {
+        return false;
     }
+    return true;
 }
 
 typedef bool (*until_fn)(ami_client *c, void *arg);
@@ -278,6 +285,11 @@ static int pump(ami_client *c, until_fn until, void *arg, uint64_t deadline)
             read_some(c, now);
             continue;
         }
+        /* A read that filled its area leaves more in the socket, as a
+         * firehose does: read again without a poll() first (an empty
+         * socket answers AGAIN and the poll below waits as usual). */
+        if (c->read_full && read_some(c, now))
+            continue;
 
         uint64_t wake = ami_session_next_deadline(c->session);
         if (deadline < wake)
