@@ -39,8 +39,9 @@ struct ami_client {
     bool read_full;       /* the last read filled its area: more is likely waiting */
     ami_event_cb event_cb;
     void *event_ud;
-    ami_tls_config *tls;   /* NULL: plain TCP */
-    char where[WHERE_LEN]; /* host:port, for messages */
+    ami_tls_config *tls;      /* NULL: plain TCP */
+    char where[WHERE_LEN];    /* host:port, for messages */
+    char end_msg[ERRMSG_LEN]; /* why the last connection ended */
     char errmsg[ERRMSG_LEN];
 };
 
@@ -88,6 +89,7 @@ static void end_connection(ami_client *c, int state, int code, const char *messa
         c->conn.tp->close(&c->conn);
     c->state = state;
     c->end_code = code;
+    snprintf(c->end_msg, sizeof c->end_msg, "%s", message ? message : ami_strerror(code));
     /* Pending actions learn the precise reason; a clean close after
      * Goodbye still fails leftovers as a disconnect. */
     ami_session_disconnected(c->session, code == AMI_ERR_CLOSED ? AMI_ERR_DISCONNECTED : code,
@@ -131,6 +133,12 @@ static int not_connected(ami_client *c)
         set_err(c, "the connection to %s was closed after Goodbye", c->where);
         return AMI_ERR_CLOSED;
     default:
+        /* The call that saw the connection end may not be this one: keep
+         * telling the precise reason (a protocol error, a TLS alert, ...). */
+        if (c->end_code < 0 && c->end_msg[0]) {
+            set_err(c, "no longer connected: %s", c->end_msg);
+            return c->end_code;
+        }
         set_err(c, "no longer connected to %s (the connection was lost or closed)", c->where);
         return AMI_ERR_DISCONNECTED;
     }
@@ -373,8 +381,13 @@ int ami_client_connect(ami_client *c, const char *host, unsigned port, int timeo
 
     /* The banner must arrive within what is left of the same timeout. */
     rc = pump(c, has_banner, NULL, deadline);
-    if (rc == 0)
+    if (rc == 0 && c->state == ST_CONNECTED)
         return 0;
+    if (rc == 0) {
+        /* The banner came, but bytes in the same read broke the session. */
+        set_err(c, "%s", c->end_msg);
+        return c->end_code;
+    }
     if (rc == AMI_ERR_TIMEOUT) {
         ami_client_close(c);
         /* A TLS port stays silent until the client speaks TLS. */

@@ -60,6 +60,13 @@ static int from_file(const char *path, char *buf)
         }
     }
     close(fd);
+    /* A NUL would silently cut the secret short: refuse the file. */
+    if (memchr(buf, '\0', len)) {
+        tool_err("refusing --secret-file %s: it contains a NUL byte (a secret is one line of "
+                 "text)",
+                 path);
+        return TOOL_EXIT_USAGE;
+    }
     strip_newline(buf, &len);
     return 0;
 }
