@@ -201,9 +201,9 @@ int ami_parser_reserve(ami_parser *p, size_t min, char **area, size_t *area_len)
         char *grown = ami__realloc(p->buf, cap + SCAN_PAD);
         if (!grown)
             return AMI_ERR_NOMEM;
-        /* The scanner may look at (and mask off) bytes past the data: keep
-         * them initialised so memory checkers see no uninitialised reads. */
-        memset(grown + p->cap, 0, cap + SCAN_PAD - p->cap);
+        /* Not cleared here: touching the whole growth would make every
+         * idle connection's 64 KiB resident. extend() clears what the
+         * scanner may see. */
         p->buf = grown;
         p->cap = cap;
     }
@@ -212,13 +212,26 @@ int ami_parser_reserve(ami_parser *p, size_t min, char **area, size_t *area_len)
     return AMI_OK;
 }
 
+/*
+ * Take n more bytes as data. The scanner loads whole 64-byte blocks and
+ * masks off what lies past the data; those bytes are cleared so memory
+ * checkers see no uninitialised reads. Everything below the cleared tail
+ * was data or a cleared tail before, so compaction and realloc keep it so.
+ */
+static void extend(ami_parser *p, size_t n)
+{
+    p->end += n;
+    memset(p->buf + p->end, 0, SCAN_PAD);
+}
+
 int ami_parser_commit(ami_parser *p, size_t n)
 {
     if (!p || n > p->cap - p->end)
         return AMI_ERR_INVALID;
     if (p->error)
         return p->error;
-    p->end += n;
+    if (p->buf)
+        extend(p, n);
     return AMI_OK;
 }
 
@@ -236,7 +249,7 @@ int ami_parser_feed(ami_parser *p, const char *data, size_t len)
     if (rc < 0)
         return rc;
     memcpy(area, data, len);
-    p->end += len;
+    extend(p, len);
     return AMI_OK;
 }
 
