@@ -434,6 +434,13 @@ static int take_line(ami_parser *p, size_t len, size_t next_line)
     return 0;
 }
 
+/* Neither a banner nor legacy Command framing to look after: each line is
+ * a plain header or the blank line that ends the packet. */
+static bool is_ordinary(const ami_parser *p)
+{
+    return p->legacy == LEGACY_NONE && (p->banner_done || !(p->flags & AMI_PARSER_EXPECT_BANNER));
+}
+
 int ami_parser_next(ami_parser *p, const ami_packet **out)
 {
     if (!p || !out)
@@ -449,6 +456,7 @@ int ami_parser_next(ami_parser *p, const ami_packet **out)
     const size_t end = p->end;
     const size_t max_line = p->max_line;
     const size_t max_packet = p->max_packet;
+    bool ordinary = is_ordinary(p);
     scan_block b = {p->line + p->searched, 0, 0};
     if (b.base < end)
         scan_block_load(buf, b.base, end, &b);
@@ -492,7 +500,24 @@ int ami_parser_next(ami_parser *p, const ami_packet **out)
             return fail(p, AMI_ERR_LINE_LIMIT, p->line + max_line);
         if (next_line - p->start > max_packet)
             return fail(p, AMI_ERR_PACKET_LIMIT, p->start + max_packet);
-        int rc = take_line(p, len, next_line);
+        int rc;
+        size_t colon = p->colon;
+        if (ordinary && len > 0 && colon < len && p->pkt.count > 0) {
+            /* The common line: a header after the first of an ordinary
+             * packet, exactly as take_line would take it. */
+            char *line = p->buf + p->line;
+            size_t value_at = colon + 1;
+            if (value_at < len && line[value_at] == ' ')
+                value_at++;
+            line[colon] = '\0';
+            line[len] = '\0';
+            size_t rel = p->line - p->start;
+            rc = push_header(p, (uint32_t)rel, (uint32_t)colon, (uint32_t)(rel + value_at),
+                             (uint32_t)(len - value_at));
+        } else {
+            rc = take_line(p, len, next_line);
+            ordinary = is_ordinary(p);
+        }
         p->searched = 0;
         p->colon = NO_COLON;
         if (rc < 0)
