@@ -19,7 +19,7 @@
 /* Smallest read area worth a system call. Each read takes all the area
  * the parser's 64 KiB buffer offers; asking for a whole 64 KiB would
  * double the buffer as soon as a partial packet sits at its front. */
-#define READ_MIN (16u * 1024u)
+#define READ_MIN   (16u * 1024u)
 #define ERRMSG_LEN 512
 #define WHERE_LEN  300
 
