@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void tool_buf_reserve(tool_buf *b, size_t extra)
+void tool_buf_grow(tool_buf *b, size_t extra)
 {
     if (b->cap - b->len >= extra)
         return;
@@ -17,22 +17,6 @@ void tool_buf_reserve(tool_buf *b, size_t extra)
     }
     b->p = tool_xrealloc(b->p, cap);
     b->cap = cap;
-}
-
-void tool_buf_add(tool_buf *b, const void *data, size_t n)
-{
-    if (n == 0)
-        return;
-    tool_buf_reserve(b, n);
-    memcpy(b->p + b->len, data, n);
-    b->len += n;
-}
-
-void tool_buf_addc(tool_buf *b, char c)
-{
-    if (b->len == b->cap)
-        tool_buf_reserve(b, 1);
-    b->p[b->len++] = c;
 }
 
 void tool_buf_adds(tool_buf *b, const char *s)

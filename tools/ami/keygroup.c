@@ -9,20 +9,40 @@
 #include <stdlib.h>
 #include <string.h>
 
-static size_t hash_bytes(const char *s, size_t n)
+/* Keys are short header names: hash their length and first and last eight
+ * bytes (a collision only costs a compare, never a wrong group). */
+static uint64_t load_upto8(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
+    uint64_t v = 0;
+    memcpy(&v, s, n < 8 ? n : 8);
+    return v;
+}
+
+static size_t hash_key(const char *s, size_t n)
+{
+    uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15ull;
+    h ^= load_upto8(s, n) * 0xff51afd7ed558ccdull;
+    if (n > 8)
+        h ^= load_upto8(s + n - 8, 8) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 29;
     return (size_t)h;
+}
+
+static int is_ascii(const char *s, size_t n)
+{
+    uint64_t any = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        any |= load_upto8(s + i, 8);
+    if (i < n)
+        any |= load_upto8(s + i, n - i);
+    return (any & 0x8080808080808080ull) == 0;
 }
 
 static void grow_arrays(tool_keygroup *kg, size_t n)
 {
     if (kg->next_cap < n) {
-        if (n > SIZE_MAX / sizeof(size_t) / 4)
+        if (n > UINT32_MAX || n > SIZE_MAX / sizeof(size_t) / 4)
             tool_oom();
         kg->next = tool_xrealloc(kg->next, n * sizeof(size_t));
         kg->next_cap = n;
@@ -33,11 +53,17 @@ static void grow_arrays(tool_keygroup *kg, size_t n)
     while (want < 2 * n)
         want *= 2;
     if (kg->table_cap < want) {
-        kg->table = tool_xrealloc(kg->table, want * sizeof(size_t));
+        kg->table = tool_xrealloc(kg->table, want * sizeof(*kg->table));
+        memset(kg->table, 0, want * sizeof(*kg->table));
         kg->table_cap = want;
     }
 }
 
+/*
+ * Slots carry the packet's generation in their high half, so a new packet
+ * starts with an empty table without clearing it: clearing was a visible
+ * part of the cost of printing one small event.
+ */
 void tool_keygroup_build(tool_keygroup *kg, const ami_packet *p)
 {
     size_t n = ami_packet_count(p);
@@ -47,35 +73,40 @@ void tool_keygroup_build(tool_keygroup *kg, const ami_packet *p)
     if (n == 0)
         return;
     grow_arrays(kg, n);
-    /* Small tables are cleared in full; a table grown by one huge packet is
-     * cleared only over the part this packet uses. */
     size_t cap = 16;
     while (cap < 2 * n)
         cap *= 2;
-    memset(kg->table, 0, cap * sizeof(size_t));
+    if (++kg->generation == 0) { /* wrapped: old tags could match again */
+        memset(kg->table, 0, kg->table_cap * sizeof(*kg->table));
+        kg->generation = 1;
+    }
+    const uint64_t tag = (uint64_t)kg->generation << 32;
 
     for (size_t i = 0; i < n; i++) {
         const char *key = NULL;
         size_t key_len = 0;
         ami_packet_header(p, i, &key, &key_len, NULL, NULL);
         size_t off = kg->keys.len;
-        tool_utf8_sanitize(&kg->keys, key ? key : "", key ? key_len : 0);
+        if (key && is_ascii(key, key_len))
+            tool_buf_add(&kg->keys, key, key_len);
+        else
+            tool_utf8_sanitize(&kg->keys, key ? key : "", key ? key_len : 0);
         size_t klen = kg->keys.len - off;
         const char *k = kg->keys.p + off;
 
-        size_t slot = hash_bytes(k, klen) & (cap - 1);
+        size_t slot = hash_key(k, klen) & (cap - 1);
         for (;;) {
-            size_t g = kg->table[slot];
-            if (g == 0) {
+            uint64_t e = kg->table[slot];
+            if ((e & ~(uint64_t)UINT32_MAX) != tag) {
                 tool_kgroup *ng = &kg->groups[kg->ngroups];
                 ng->key_off = off;
                 ng->key_len = klen;
                 ng->first = ng->last = i;
                 ng->count = 1;
-                kg->table[slot] = ++kg->ngroups;
+                kg->table[slot] = tag | (uint64_t)kg->ngroups++;
                 break;
             }
-            tool_kgroup *grp = &kg->groups[g - 1];
+            tool_kgroup *grp = &kg->groups[e & UINT32_MAX];
             if (grp->key_len == klen && memcmp(kg->keys.p + grp->key_off, k, klen) == 0) {
                 kg->next[grp->last] = i;
                 grp->last = i;

@@ -13,6 +13,7 @@
 #include <ami/ami.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct tool_kgroup {
     size_t key_off; /* sanitized key in tool_keygroup.keys */
@@ -31,8 +32,9 @@ typedef struct tool_keygroup {
     size_t groups_cap;
     size_t *next; /* per header: next header of the same group, or SIZE_MAX */
     size_t next_cap;
-    size_t *table; /* open addressing: group index + 1, 0 = empty */
+    uint64_t *table; /* open addressing: generation << 32 | group index */
     size_t table_cap;
+    uint32_t generation; /* of the packet being grouped; 0 is never used */
 } tool_keygroup;
 
 /* Build the groups of p (replacing the previous packet's). */
