@@ -457,25 +457,31 @@ int ami_parser_next(ami_parser *p, const ami_packet **out)
     const size_t max_line = p->max_line;
     const size_t max_packet = p->max_packet;
     bool ordinary = is_ordinary(p);
-    scan_block b = {p->line + p->searched, 0, 0};
+    /* The current line's start and first colon live in locals too, and go
+     * back to p only where code outside this loop may look at them. */
+    size_t line = p->line;
+    size_t colon = p->colon;
+    size_t start = p->start;
+    scan_block b = {line + p->searched, 0, 0};
     if (b.base < end)
         scan_block_load(buf, b.base, end, &b);
     for (;;) {
         if (!b.nl) {
             /* No line end in this block: remember a colon of the current
              * line, then move on to the next block, if bytes are there. */
-            if (p->colon == NO_COLON && b.colon)
-                p->colon = b.base + (size_t)__builtin_ctzll(b.colon) - p->line;
+            if (colon == NO_COLON && b.colon)
+                colon = b.base + (size_t)__builtin_ctzll(b.colon) - line;
             size_t next = b.base + 64;
             if (next >= end) {
-                size_t avail = end - p->line;
+                size_t avail = end - line;
+                p->colon = colon;
                 p->searched = avail;
                 /* One byte of slack for the '\r' of a line exactly at the
                  * limit, so the verdict never depends on where a read ends. */
                 if (avail > max_line + 1 || (avail == max_line + 1 && buf[end - 1] != '\r'))
-                    return fail(p, AMI_ERR_LINE_LIMIT, p->line + max_line);
-                if (end - p->start > max_packet)
-                    return fail(p, AMI_ERR_PACKET_LIMIT, p->start + max_packet);
+                    return fail(p, AMI_ERR_LINE_LIMIT, line + max_line);
+                if (end - start > max_packet)
+                    return fail(p, AMI_ERR_PACKET_LIMIT, start + max_packet);
                 return 0;
             }
             scan_block_load(buf, next, end, &b);
@@ -483,8 +489,8 @@ int ami_parser_next(ami_parser *p, const ami_packet **out)
         }
         unsigned bit = (unsigned)__builtin_ctzll(b.nl);
         uint64_t before = (UINT64_C(1) << bit) - 1u;
-        if (p->colon == NO_COLON && (b.colon & before))
-            p->colon = b.base + (size_t)__builtin_ctzll(b.colon & before) - p->line;
+        if (colon == NO_COLON && (b.colon & before))
+            colon = b.base + (size_t)__builtin_ctzll(b.colon & before) - line;
         /* Consume this line's bits (for bit 63 the shift wraps to 0 and
          * the mask correctly becomes 0). */
         uint64_t after = ~((UINT64_C(2) << bit) - 1u);
@@ -492,40 +498,41 @@ int ami_parser_next(ami_parser *p, const ami_packet **out)
         b.colon &= after;
 
         size_t nl_at = b.base + bit;
-        size_t len = nl_at - p->line;
+        size_t len = nl_at - line;
         size_t next_line = nl_at + 1;
         if (len > 0 && buf[nl_at - 1] == '\r')
             len--;
         if (len > max_line)
-            return fail(p, AMI_ERR_LINE_LIMIT, p->line + max_line);
-        if (next_line - p->start > max_packet)
-            return fail(p, AMI_ERR_PACKET_LIMIT, p->start + max_packet);
+            return fail(p, AMI_ERR_LINE_LIMIT, line + max_line);
+        if (next_line - start > max_packet)
+            return fail(p, AMI_ERR_PACKET_LIMIT, start + max_packet);
         int rc;
-        size_t colon = p->colon;
         if (ordinary && len > 0 && colon < len && p->pkt.count > 0) {
             /* The common line: a header after the first of an ordinary
              * packet, exactly as take_line would take it. */
-            char *line = p->buf + p->line;
+            char *text = p->buf + line;
             size_t value_at = colon + 1;
-            if (value_at < len && line[value_at] == ' ')
+            if (value_at < len && text[value_at] == ' ')
                 value_at++;
-            line[colon] = '\0';
-            line[len] = '\0';
-            size_t rel = p->line - p->start;
+            text[colon] = '\0';
+            text[len] = '\0';
+            size_t rel = line - start;
             rc = push_header(p, (uint32_t)rel, (uint32_t)colon, (uint32_t)(rel + value_at),
                              (uint32_t)(len - value_at));
         } else {
+            p->colon = colon;
             rc = take_line(p, len, next_line);
             ordinary = is_ordinary(p);
+            start = p->start;
         }
         p->searched = 0;
-        p->colon = NO_COLON;
+        p->colon = colon = NO_COLON;
         if (rc < 0)
             return rc;
         if (rc == 1) {
             *out = &p->pkt;
             return 1;
         }
-        p->line = next_line;
+        p->line = line = next_line;
     }
 }
