@@ -40,7 +40,7 @@ sim() {
         PIDS+=($SIMPID)
         PORT=
         for _ in $(seq 100); do
-            PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$TMP/$name.out")
+            PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$TMP/$name.out" 2>/dev/null || true)
             if [ -n "$PORT" ]; then
                 SIMPID=$(pgrep -P "$SIMPID")
                 [ -n "$SIMPID" ] || fail "ami-sim $name: no process"

@@ -33,7 +33,7 @@ sim() {
     PIDS+=($!)
     PORT=
     for _ in $(seq 200); do
-        PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$TMP/$name.out")
+        PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$TMP/$name.out" 2>/dev/null || true)
         [ -n "$PORT" ] && break
         sleep 0.05
     done
@@ -195,7 +195,7 @@ timeout 60 "$SIM" --listen '[::1]:0' >"$TMP/v6.out" 2>"$TMP/v6.err" &
 PIDS+=($!)
 V6=
 for _ in $(seq 100); do
-    V6=$(sed -n 's/^listening on \[::1\]:\([0-9][0-9]*\)$/\1/p' "$TMP/v6.out")
+    V6=$(sed -n 's/^listening on \[::1\]:\([0-9][0-9]*\)$/\1/p' "$TMP/v6.out" 2>/dev/null || true)
     [ -n "$V6" ] && break
     sleep 0.05
 done

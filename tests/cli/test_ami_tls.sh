@@ -65,7 +65,7 @@ sim() {
     PIDS+=($!)
     PORT=
     for _ in $(seq 200); do
-        PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$TMP/$name.out")
+        PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$TMP/$name.out" 2>/dev/null || true)
         [ -n "$PORT" ] && break
         sleep 0.05
     done

@@ -159,7 +159,7 @@ timeout 120 "$SIM" --listen 127.0.0.1:0 --auth-delay 50 >"$TMP/sim.out" 2>"$TMP/
 PIDS+=($!)
 SIMPORT=
 for _ in $(seq 200); do
-    SIMPORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$TMP/sim.out")
+    SIMPORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$TMP/sim.out" 2>/dev/null || true)
     [ -n "$SIMPORT" ] && break
     sleep 0.05
 done
@@ -174,7 +174,7 @@ timeout 120 "$SIM" --listen 127.0.0.1:0 --fault stall >"$TMP/stall.out" 2>/dev/n
 PIDS+=($!)
 STALL=
 for _ in $(seq 200); do
-    STALL=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$TMP/stall.out")
+    STALL=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$TMP/stall.out" 2>/dev/null || true)
     [ -n "$STALL" ] && break
     sleep 0.05
 done
