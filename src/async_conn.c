@@ -5,6 +5,7 @@
  * Each step is a session action with a deadline; nothing here waits.
  */
 #include "async_internal.h"
+#include "session_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -307,6 +308,7 @@ static void connected(ami_async *a, uint64_t now)
         return;
     }
     ami_session_set_queue_limits(a->session, a->max_events, a->max_bytes);
+    ami__session_set_event_filter(a->session, ami__async_direct, a);
     a->phase = PH_BANNER;
     a->last_rx = now;
 }

@@ -84,6 +84,13 @@ struct ami_async {
     uint64_t paused_since;
     uint64_t last_rx;
     int saw_shutdown;
+    /* Direct delivery during a read (see ami__async_direct): when this
+     * read phase started, events since the clock was last read, how many
+     * to let pass between reads of it, and whether the budget is spent. */
+    uint64_t direct_start;
+    unsigned direct_unchecked;
+    unsigned direct_stride;
+    int direct_spent;
     int eof_pending; /* EOF read; reported once earlier events are delivered */
 
     /* ---- keepalive */
@@ -149,6 +156,9 @@ void ami__async_feed(ami_async *a, uint64_t now);
 void ami__async_flush(ami_async *a);
 void ami__async_finish_eof(ami_async *a);
 void ami__async_deliver(ami_async *a);
+/* Session event filter: hand an event to the application while it is read,
+ * without queueing a copy, when nothing is waiting before it. */
+int ami__async_direct(ami_session *s, const ami_packet *p, void *user_data);
 int ami__async_backlog(const ami_async *a);
 int ami__async_fifo_push(ami_async *a, ami_packet *p);
 void ami__async_fifo_clear(ami_async *a);

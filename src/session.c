@@ -48,6 +48,8 @@ struct ami_session {
     size_t out_cap;
 
     ami_event_cb event_cb;
+    ami__event_filter event_filter;
+    void *event_filter_ud;
     void *event_ud;
 
     uint64_t next_id;
@@ -199,6 +201,12 @@ void ami_session_set_event_cb(ami_session *s, ami_event_cb cb, void *user_data)
         return;
     s->event_cb = cb;
     s->event_ud = user_data;
+}
+
+void ami__session_set_event_filter(ami_session *s, ami__event_filter filter, void *user_data)
+{
+    s->event_filter = filter;
+    s->event_filter_ud = user_data;
 }
 
 void ami_session_set_queue_limits(ami_session *s, size_t max_events, size_t max_bytes)
@@ -373,6 +381,13 @@ static bool ends_with(const char *v, size_t len, const char *suffix)
 /* Application delivery: borrowed by the callback, or copied into the queue. */
 static int deliver(ami_session *s, const ami_packet *p)
 {
+    if (s->event_filter && s->queue.count == 0) {
+        s->in_cb++;
+        int taken = s->event_filter(s, p, s->event_filter_ud);
+        s->in_cb--;
+        if (taken)
+            return AMI_OK;
+    }
     if (s->event_cb) {
         s->in_cb++;
         s->event_cb(s, p, s->event_ud);

@@ -142,4 +142,14 @@ int ami__event_queue_push(ami__event_queue *q, const ami_packet *p);
 int ami__event_queue_pop(ami__event_queue *q, ami_packet **out);
 void ami__event_queue_free(ami__event_queue *q);
 
+/*
+ * For the event-loop client: a filter offered each event before it would be
+ * queued, while the queue is empty (so order is kept). Returning 1 means the
+ * filter delivered it (borrowed, nothing copied); 0 queues it as usual, and
+ * the queue's bound and ami_session_is_paused() work as without a filter.
+ * Runs inside recv, with the same callback rules as ami_event_cb.
+ */
+typedef int (*ami__event_filter)(ami_session *s, const ami_packet *event, void *user_data);
+void ami__session_set_event_filter(ami_session *s, ami__event_filter filter, void *user_data);
+
 #endif /* AMI_SESSION_INTERNAL_H */
