@@ -5,48 +5,13 @@
 # -H or to the one --server names, and a dead server ending the run.
 set -euo pipefail
 
-: "${AMI_FIXTURES:?set AMI_FIXTURES}" "${AMI_BIN_DIR:?set AMI_BIN_DIR}"
-AMI="$AMI_BIN_DIR/ami"
-[ -x "$AMI" ] || AMI="$AMI_BIN_DIR/ami/ami"
-SIM="$AMI_BIN_DIR/ami-sim"
-[ -x "$SIM" ] || SIM="$AMI_BIN_DIR/ami-sim/ami-sim"
-[ -x "$AMI" ] || { echo "ami binary not found under $AMI_BIN_DIR" >&2; exit 1; }
-[ -x "$SIM" ] || { echo "ami-sim binary not found under $AMI_BIN_DIR" >&2; exit 1; }
+source "$(dirname "$0")/ami_lib.sh"
+: "${AMI_FIXTURES:?set AMI_FIXTURES}"
 command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
 
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 unset AMI_HOST AMI_PORT
 export AMI_USER=admin AMI_SECRET=amp111
 
-# sim NAME: start ami-sim (at most 120 s) on a free port, set $PORT.
-sim() {
-    local name=$1
-    timeout 120 "$SIM" --listen 127.0.0.1:0 --verbose >"$TMP/$name.out" 2>"$TMP/$name.err" &
-    PIDS+=($!)
-    PORT=
-    for _ in $(seq 200); do
-        PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$TMP/$name.out" 2>/dev/null || true)
-        [ -n "$PORT" ] && break
-        sleep 0.05
-    done
-    [ -n "$PORT" ] || fail "ami-sim $name did not start: $(cat "$TMP/$name.err")"
-}
-run() {
-    local want=$1 rc
-    shift
-    set +e
-    timeout 30 "$AMI" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
-    rc=$?
-    set -e
-    [ "$rc" -eq "$want" ] || fail "ami $*: exit $rc, want $want; stderr: $(cat "$TMP/err")"
-}
 conns() { grep -c ' from ' "$TMP/$1.err" || true; }
 # events_bg ARGS...: start `ami ARGS` in the background; return once both
 # sims have seen one more connection and the logins had time to finish.

@@ -6,24 +6,15 @@
 # refused login still ends with 4.
 set -euo pipefail
 
-: "${AMI_FIXTURES:?set AMI_FIXTURES}" "${AMI_BIN_DIR:?set AMI_BIN_DIR}"
-AMI="$AMI_BIN_DIR/ami"
-[ -x "$AMI" ] || AMI="$AMI_BIN_DIR/ami/ami"
-SIM="$AMI_BIN_DIR/ami-sim"
-[ -x "$SIM" ] || SIM="$AMI_BIN_DIR/ami-sim/ami-sim"
-[ -x "$AMI" ] || { echo "ami binary not found under $AMI_BIN_DIR" >&2; exit 1; }
-[ -x "$SIM" ] || { echo "ami-sim binary not found under $AMI_BIN_DIR" >&2; exit 1; }
+source "$(dirname "$0")/ami_lib.sh"
+: "${AMI_FIXTURES:?set AMI_FIXTURES}"
 command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
 
-TMP=$(mktemp -d)
-PIDS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     rm -rf "$TMP"
 }
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 unset AMI_HOST AMI_PORT
 export AMI_USER=admin AMI_SECRET=amp111
 
@@ -63,15 +54,6 @@ wait_conn() {
         sleep 0.05
     done
     fail "no connection $2 to $1: $(cat "$TMP/ev.err")"
-}
-run() {
-    local want=$1 rc
-    shift
-    set +e
-    timeout 30 "$AMI" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
-    rc=$?
-    set -e
-    [ "$rc" -eq "$want" ] || fail "ami $*: exit $rc, want $want; stderr: $(cat "$TMP/err")"
 }
 events_wait() {
     local want=${1:-0} rc

@@ -5,51 +5,11 @@
 # CR injection that must never reach the server.
 set -euo pipefail
 
-: "${AMI_FIXTURES:?set AMI_FIXTURES}" "${AMI_BIN_DIR:?set AMI_BIN_DIR}"
-AMI="$AMI_BIN_DIR/ami"
-[ -x "$AMI" ] || AMI="$AMI_BIN_DIR/ami/ami"
-SIM="$AMI_BIN_DIR/ami-sim"
-[ -x "$SIM" ] || SIM="$AMI_BIN_DIR/ami-sim/ami-sim"
-[ -x "$AMI" ] || { echo "ami binary not found under $AMI_BIN_DIR" >&2; exit 1; }
-[ -x "$SIM" ] || { echo "ami-sim binary not found under $AMI_BIN_DIR" >&2; exit 1; }
+source "$(dirname "$0")/ami_lib.sh"
+: "${AMI_FIXTURES:?set AMI_FIXTURES}"
 command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
 
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 unset AMI_HOST AMI_PORT AMI_USER AMI_SECRET
-
-# sim NAME ARGS...: start ami-sim (at most 120 s), set $PORT from its
-# "listening on" line; its stderr goes to $TMP/NAME.err.
-sim() {
-    local name=$1
-    shift
-    timeout 120 "$SIM" --listen 127.0.0.1:0 --verbose "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-    PIDS+=($!)
-    PORT=
-    for _ in $(seq 200); do
-        PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$TMP/$name.out" 2>/dev/null || true)
-        [ -n "$PORT" ] && break
-        sleep 0.05
-    done
-    [ -n "$PORT" ] || fail "ami-sim $* did not start: $(cat "$TMP/$name.err")"
-}
-
-run() {
-    local want=$1 rc
-    shift
-    set +e
-    timeout 30 "$AMI" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
-    rc=$?
-    set -e
-    [ "$rc" -eq "$want" ] || fail "ami $*: exit $rc, want $want; stderr: $(cat "$TMP/err")"
-}
-err_has() { grep -qE -- "$1" "$TMP/err" || fail "stderr lacks '$1': $(cat "$TMP/err")"; }
 
 printf '[admin]\nsecret = amp111\nread = all\nwrite = all\n\n[limited]\nsecret = limited123\nread = call,system\nwrite = originate\n' >"$TMP/users.conf"
 sim main --auth-delay 100 --call-duration 1500 --users "$TMP/users.conf"

@@ -6,13 +6,8 @@
 # warning every time, client certificates, option checks.
 set -euo pipefail
 
-: "${AMI_FIXTURES:?set AMI_FIXTURES}" "${AMI_BIN_DIR:?set AMI_BIN_DIR}"
-AMI="$AMI_BIN_DIR/ami"
-[ -x "$AMI" ] || AMI="$AMI_BIN_DIR/ami/ami"
-SIM="$AMI_BIN_DIR/ami-sim"
-[ -x "$SIM" ] || SIM="$AMI_BIN_DIR/ami-sim/ami-sim"
-[ -x "$AMI" ] || { echo "ami binary not found under $AMI_BIN_DIR" >&2; exit 1; }
-[ -x "$SIM" ] || { echo "ami-sim binary not found under $AMI_BIN_DIR" >&2; exit 1; }
+source "$(dirname "$0")/ami_lib.sh"
+: "${AMI_FIXTURES:?set AMI_FIXTURES}"
 command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
 if ! command -v openssl >/dev/null; then
     echo "SKIP: the openssl command is needed to make a throw-away CA"
@@ -23,14 +18,6 @@ if ! "$SIM" --help 2>&1 | grep -q -- --tls-cert; then
     exit 0
 fi
 
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 unset AMI_HOST AMI_PORT
 export AMI_USER=admin AMI_SECRET=amp111
 
@@ -56,32 +43,6 @@ mkleaf server ca localhost 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedK
 mkleaf other other_ca localhost 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth'
 mkleaf client ca ami-client 'extendedKeyUsage=clientAuth'
 chmod 600 "$TMP"/*.key
-
-# sim NAME ARGS...: start ami-sim (at most 120 s), set $PORT.
-sim() {
-    local name=$1
-    shift
-    timeout 120 "$SIM" --listen 127.0.0.1:0 --verbose "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-    PIDS+=($!)
-    PORT=
-    for _ in $(seq 200); do
-        PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$TMP/$name.out" 2>/dev/null || true)
-        [ -n "$PORT" ] && break
-        sleep 0.05
-    done
-    [ -n "$PORT" ] || fail "ami-sim $name did not start: $(cat "$TMP/$name.err")"
-}
-run() {
-    local want=$1 rc
-    shift
-    set +e
-    timeout 30 "$AMI" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
-    rc=$?
-    set -e
-    [ "$rc" -eq "$want" ] || fail "ami $*: exit $rc, want $want; stderr: $(cat "$TMP/err")"
-}
-err_has() { grep -qE -- "$1" "$TMP/err" || fail "stderr lacks '$1': $(cat "$TMP/err")"; }
-err_lacks() { grep -qE -- "$1" "$TMP/err" && fail "stderr has '$1': $(cat "$TMP/err")" || true; }
 
 sim good --tls-cert "$TMP/server.pem" --tls-key "$TMP/server.key"
 G=$PORT

@@ -7,23 +7,9 @@
 # readable by group or others is refused with a clear message.
 set -euo pipefail
 
-: "${AMI_BIN_DIR:?set AMI_BIN_DIR}"
-AMI="$AMI_BIN_DIR/ami"
-[ -x "$AMI" ] || AMI="$AMI_BIN_DIR/ami/ami"
-SIM="$AMI_BIN_DIR/ami-sim"
-[ -x "$SIM" ] || SIM="$AMI_BIN_DIR/ami-sim/ami-sim"
-[ -x "$AMI" ] || { echo "ami binary not found under $AMI_BIN_DIR" >&2; exit 1; }
-[ -x "$SIM" ] || { echo "ami-sim binary not found under $AMI_BIN_DIR" >&2; exit 1; }
+source "$(dirname "$0")/ami_lib.sh"
 command -v python3 >/dev/null || { echo "python3 is required" >&2; exit 1; }
 
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 unset AMI_HOST AMI_PORT AMI_USER AMI_SECRET
 
 # Recording server: banner, then answers each action with Success (echoing
@@ -155,30 +141,16 @@ grep -q "^Secret: $SECRET" "$TMP/rec.log" || fail "secret file not used"
 
 # ---------------------------------------------------------------- secrets stay secret
 # Against ami-sim: refused login (plain and MD5), then a server that stalls.
-timeout 120 "$SIM" --listen 127.0.0.1:0 --auth-delay 50 >"$TMP/sim.out" 2>"$TMP/sim.err" &
-PIDS+=($!)
-SIMPORT=
-for _ in $(seq 200); do
-    SIMPORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$TMP/sim.out" 2>/dev/null || true)
-    [ -n "$SIMPORT" ] && break
-    sleep 0.05
-done
-[ -n "$SIMPORT" ] || fail "ami-sim did not start"
+sim sim --auth-delay 50
+SIMPORT=$PORT
 run 4 -p "$SIMPORT" action Ping
 run 4 -p "$SIMPORT" --md5 action Ping
 run 4 -p "$SIMPORT" cli core show version
 run 4 -p "$SIMPORT" --events on events --count 1
 chmod 600 "$TMP/secret"
 run 4 -p "$SIMPORT" --secret-file "$TMP/secret" action Ping
-timeout 120 "$SIM" --listen 127.0.0.1:0 --fault stall >"$TMP/stall.out" 2>/dev/null &
-PIDS+=($!)
-STALL=
-for _ in $(seq 200); do
-    STALL=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$TMP/stall.out" 2>/dev/null || true)
-    [ -n "$STALL" ] && break
-    sleep 0.05
-done
-[ -n "$STALL" ] || fail "ami-sim --fault stall did not start"
+sim stall --fault stall
+STALL=$PORT
 run 5 -p "$STALL" --timeout 0.3 action Ping
 AMI_SECRET=amp111 run 0 -p "$SIMPORT" action Ping # control: the same path works
 

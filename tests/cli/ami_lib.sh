@@ -1,0 +1,53 @@
+# Shared set-up of the `ami` shell tests: the binaries, a temp dir removed
+# at exit with every simulator started, and the helpers most scripts use.
+# Sourced by tests/cli/test_ami_*.sh and test_security.sh; a script may
+# redefine any function after sourcing (trap calls `cleanup` by name).
+set -euo pipefail
+
+: "${AMI_BIN_DIR:?set AMI_BIN_DIR}"
+AMI="$AMI_BIN_DIR/ami"
+[ -x "$AMI" ] || AMI="$AMI_BIN_DIR/ami/ami"
+SIM="$AMI_BIN_DIR/ami-sim"
+[ -x "$SIM" ] || SIM="$AMI_BIN_DIR/ami-sim/ami-sim"
+[ -x "$AMI" ] || { echo "ami binary not found under $AMI_BIN_DIR" >&2; exit 1; }
+[ -x "$SIM" ] || { echo "ami-sim binary not found under $AMI_BIN_DIR" >&2; exit 1; }
+
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# sim NAME ARGS...: start ami-sim (at most 120 s) on a free loopback port
+# with ARGS, set $PORT from its "listening on" line; its log goes to
+# $TMP/NAME.err.
+sim() {
+    local name=$1
+    shift
+    timeout 120 "$SIM" --listen 127.0.0.1:0 --verbose "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+    PIDS+=($!)
+    PORT=
+    for _ in $(seq 200); do
+        PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$TMP/$name.out" 2>/dev/null || true)
+        [ -n "$PORT" ] && break
+        sleep 0.05
+    done
+    [ -n "$PORT" ] || fail "ami-sim $name $* did not start: $(cat "$TMP/$name.err")"
+}
+
+# run STATUS ARGS...: run `ami ARGS` (at most 30 s, no stdin) into
+# $TMP/out and $TMP/err and require exit status STATUS.
+run() {
+    local want=$1 rc
+    shift
+    set +e
+    timeout 30 "$AMI" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+    set -e
+    [ "$rc" -eq "$want" ] || fail "ami $*: exit $rc, want $want; stderr: $(cat "$TMP/err")"
+}
+err_has() { grep -qE -- "$1" "$TMP/err" || fail "stderr lacks '$1': $(cat "$TMP/err")"; }
+err_lacks() { grep -qE -- "$1" "$TMP/err" && fail "stderr has '$1': $(cat "$TMP/err")" || true; }
