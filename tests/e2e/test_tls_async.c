@@ -121,26 +121,7 @@ static int teardown_ca(void **state)
 static void start_sim(sim_process *sp, const char *cert, const char *key, const char *client_ca,
                       const char *firehose)
 {
-    const char *extra[12];
-    size_t n = 0;
-    extra[n++] = "--tls-cert";
-    extra[n++] = cert;
-    extra[n++] = "--tls-key";
-    extra[n++] = key;
-    if (client_ca) {
-        extra[n++] = "--tls-ca";
-        extra[n++] = client_ca;
-    }
-    if (firehose) {
-        extra[n++] = "--firehose";
-        extra[n++] = firehose;
-        /* Measure completeness, not speed: a slow run (valgrind) must not
-         * trip Asterisk's 100 ms write timeout. */
-        extra[n++] = "--write-timeout";
-        extra[n++] = "0";
-    }
-    extra[n] = NULL;
-    assert_int_equal(sim_process_start(sp, 0, extra), 0);
+    assert_int_equal(tls_sim_start(sp, cert, key, client_ca, firehose), 0);
 }
 
 /* A handle for host:port over TLS; cfg is freed here (the handle copies). */
@@ -160,14 +141,11 @@ static void make(ctx *c, const char *host, unsigned port, ami_tls_config *cfg, c
     assert_int_equal(ami_async_start(c->a), 0);
 }
 
+/* A config trusting `cafile`, with an optional server name. */
 static ami_tls_config *config(const char *cafile, const char *server_name)
 {
-    ami_tls_config *cfg = NULL;
-    assert_int_equal(ami_tls_config_create(&cfg), 0);
-    if (cafile)
-        assert_int_equal(ami_tls_config_set_ca_file(cfg, cafile), 0);
-    if (server_name)
-        assert_int_equal(ami_tls_config_set_server_name(cfg, server_name), 0);
+    ami_tls_config *cfg = tls_test_config(cafile, server_name);
+    assert_non_null(cfg);
     return cfg;
 }
 

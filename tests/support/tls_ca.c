@@ -1,5 +1,8 @@
 /* Throw-away CA and certificates for TLS tests, via the openssl command. */
 #include "tls_ca.h"
+#include "sim_process.h"
+
+#include <ami/tls.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,4 +97,40 @@ void tls_ca_destroy(tls_ca *t)
             fprintf(stderr, "tls_ca: could not remove %s\n", t->dir);
     }
     t->dir[0] = '\0';
+}
+
+int tls_sim_start(struct sim_process *sp, const char *cert, const char *key, const char *client_ca,
+                  const char *firehose)
+{
+    const char *extra[12];
+    size_t n = 0;
+    extra[n++] = "--tls-cert";
+    extra[n++] = cert;
+    extra[n++] = "--tls-key";
+    extra[n++] = key;
+    if (client_ca) {
+        extra[n++] = "--tls-ca";
+        extra[n++] = client_ca;
+    }
+    if (firehose) {
+        extra[n++] = "--firehose";
+        extra[n++] = firehose;
+        extra[n++] = "--write-timeout";
+        extra[n++] = "0";
+    }
+    extra[n] = NULL;
+    return sim_process_start(sp, 0, extra);
+}
+
+struct ami_tls_config *tls_test_config(const char *cafile, const char *server_name)
+{
+    ami_tls_config *cfg = NULL;
+    if (ami_tls_config_create(&cfg) != 0)
+        return NULL;
+    if ((cafile && ami_tls_config_set_ca_file(cfg, cafile) != 0) ||
+        (server_name && ami_tls_config_set_server_name(cfg, server_name) != 0)) {
+        ami_tls_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
 }

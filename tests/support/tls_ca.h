@@ -31,4 +31,19 @@ int tls_ca_create(tls_ca *t);
 /* Removes the files and the directory. */
 void tls_ca_destroy(tls_ca *t);
 
+struct sim_process;
+struct ami_tls_config;
+
+/* Start ami-sim serving TLS with cert/key, requiring client certificates
+ * issued by client_ca when not NULL, and sending a firehose of that many
+ * events (as text) when not NULL, with its write timeout off so a slow run
+ * (valgrind) measures completeness, not speed. Returns sim_process_start's
+ * result. */
+int tls_sim_start(struct sim_process *sp, const char *cert, const char *key, const char *client_ca,
+                  const char *firehose);
+
+/* A TLS config trusting cafile (if not NULL), checking server_name (if not
+ * NULL); NULL when a setter failed. Free with ami_tls_config_free. */
+struct ami_tls_config *tls_test_config(const char *cafile, const char *server_name);
+
 #endif /* AMI_TEST_TLS_CA_H */
