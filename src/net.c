@@ -3,12 +3,12 @@
  * turn, non-blocking reads and writes.
  */
 #include "net.h"
+#include "net_async.h"
 #include "internal.h"
 
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,73 +57,66 @@ static int strip_brackets(const char *host, char *out, size_t out_len)
     return 0;
 }
 
-static void describe_addr(const struct addrinfo *ai, unsigned port, char *buf, size_t len)
+int ami__resolve(const char *host, unsigned port, struct addrinfo **out, char *err, size_t err_len)
 {
-    char num[NI_MAXHOST];
-    if (getnameinfo(ai->ai_addr, ai->ai_addrlen, num, sizeof num, NULL, 0, NI_NUMERICHOST) != 0)
-        snprintf(num, sizeof num, "?");
-    ami__format_hostport(buf, len, num, port);
-}
-
-/* Wait for a non-blocking connect; returns 0, or an ami_error with *sys
- * holding the errno for system failures. */
-static int wait_connected(int fd, int budget_ms, int *sys)
-{
-    uint64_t end = budget_ms < 0 ? 0 : ami__monotonic_ms() + (uint64_t)budget_ms;
-    for (;;) {
-        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-        int wait = -1;
-        if (budget_ms >= 0) {
-            uint64_t now = ami__monotonic_ms();
-            wait = now >= end ? 0 : (int)(end - now);
-        }
-        int n = poll(&pfd, 1, wait);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            *sys = errno;
-            return AMI_ERR_CONNECT;
-        }
-        if (n == 0)
-            return AMI_ERR_TIMEOUT;
-        break;
+    *out = NULL;
+    char name[NI_MAXHOST];
+    if (port == 0 || port > 65535 || strip_brackets(host, name, sizeof name) != 0) {
+        snprintf(err, err_len, "invalid host or port");
+        return AMI_ERR_INVALID;
     }
-    int soerr = 0;
-    socklen_t sl = sizeof soerr;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
-        soerr = errno;
-    if (soerr != 0) {
-        *sys = soerr;
-        return soerr == ECONNREFUSED ? AMI_ERR_REFUSED : AMI_ERR_CONNECT;
+    char service[8];
+    snprintf(service, sizeof service, "%u", port);
+    /* No AI_ADDRCONFIG: it hides ::1 on hosts without a global IPv6
+     * address, and loopback is exactly what tests and local setups use. */
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    int grc = getaddrinfo(name, service, &hints, out);
+    if (grc != 0) {
+        snprintf(err, err_len, "cannot resolve host '%s': %s", name,
+                 grc == EAI_SYSTEM ? strerror(errno) : gai_strerror(grc));
+        *out = NULL;
+        return AMI_ERR_RESOLVE;
     }
     return 0;
 }
 
+/* Connect to one address within budget_ms (-1: no limit), with the same
+ * non-blocking steps the event-loop client takes, waiting in poll(). */
 static int try_address(const struct addrinfo *ai, int budget_ms, int *fd_out, int *sys)
 {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) {
-        *sys = errno;
-        return AMI_ERR_CONNECT;
-    }
-    int rc = 0;
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        if (errno == EINPROGRESS)
-            rc = wait_connected(fd, budget_ms, sys);
-        else {
-            *sys = errno;
-            rc = errno == ECONNREFUSED ? AMI_ERR_REFUSED : AMI_ERR_CONNECT;
+    ami__conn probe;
+    ami__conn_init(&probe, &ami__tcp_transport);
+    int rc = ami__connect_start(&probe, ai, sys);
+    if (rc == (int)AMI__NET_AGAIN) {
+        uint64_t end = budget_ms < 0 ? 0 : ami__monotonic_ms() + (uint64_t)budget_ms;
+        for (;;) {
+            struct pollfd pfd = {.fd = probe.fd, .events = POLLOUT};
+            int wait = -1;
+            if (budget_ms >= 0) {
+                uint64_t now = ami__monotonic_ms();
+                wait = now >= end ? 0 : (int)(end - now);
+            }
+            int n = poll(&pfd, 1, wait);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                *sys = errno;
+                rc = AMI_ERR_CONNECT;
+            } else {
+                rc = n == 0 ? AMI_ERR_TIMEOUT : ami__connect_finish(&probe, sys);
+            }
+            break;
         }
+        if (rc != 0)
+            close(probe.fd);
     }
-    if (rc != 0) {
-        close(fd);
-        return rc;
-    }
-    /* AMI is request/response with small packets: Nagle only adds latency. */
-    int one = 1;
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    *fd_out = fd;
-    return 0;
+    if (rc == 0)
+        *fd_out = probe.fd;
+    return rc;
 }
 
 static void describe_failure(int rc, int sys, const char *where, int budget_ms, char *err,
@@ -142,28 +135,13 @@ static void describe_failure(int rc, int sys, const char *where, int budget_ms, 
 static int tcp_connect(ami__conn *c, const char *host, unsigned port, int timeout_ms, char *err,
                        size_t err_len)
 {
-    char name[NI_MAXHOST];
-    char service[8];
-    if (port == 0 || port > 65535 || strip_brackets(host, name, sizeof name) != 0) {
-        snprintf(err, err_len, "invalid host or port");
-        return AMI_ERR_INVALID;
-    }
-    snprintf(service, sizeof service, "%u", port);
-
-    /* No AI_ADDRCONFIG: it hides ::1 on hosts without a global IPv6
-     * address, and loopback is exactly what tests and local setups use. */
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
     struct addrinfo *res = NULL;
-    int grc = getaddrinfo(name, service, &hints, &res);
-    if (grc != 0) {
-        snprintf(err, err_len, "cannot resolve host '%s': %s", name,
-                 grc == EAI_SYSTEM ? strerror(errno) : gai_strerror(grc));
-        return AMI_ERR_RESOLVE;
-    }
+    int rrc = ami__resolve(host, port, &res, err, err_len);
+    if (rrc != 0)
+        return rrc;
+    char name[NI_MAXHOST];
+    if (strip_brackets(host, name, sizeof name) != 0)
+        snprintf(name, sizeof name, "%s", host);
 
     size_t left = 0;
     for (const struct addrinfo *ai = res; ai; ai = ai->ai_next)
@@ -197,7 +175,7 @@ static int tcp_connect(ami__conn *c, const char *host, unsigned port, int timeou
             return 0;
         }
         char where[NI_MAXHOST + 16];
-        describe_addr(ai, port, where, sizeof where);
+        ami__describe_addr(ai, where, sizeof where);
         describe_failure(rc, sys, where, budget, err, err_len);
     }
     freeaddrinfo(res);

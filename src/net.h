@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <netdb.h>
+
 /* Returned by read/write when the socket would block. Distinct from every
  * ami_error code. */
 #define AMI__NET_AGAIN (-1000L)
@@ -67,5 +69,10 @@ uint64_t ami__monotonic_ms(void);
 
 /* "host:port", or "[v6]:port" for IPv6 literals, into buf. */
 void ami__format_hostport(char *buf, size_t len, const char *host, unsigned port);
+
+/* Resolve host (brackets allowed) and port to stream addresses. Returns 0,
+ * AMI_ERR_INVALID or AMI_ERR_RESOLVE with a message in err. Blocks for as
+ * long as getaddrinfo() takes. Free *out with freeaddrinfo(). */
+int ami__resolve(const char *host, unsigned port, struct addrinfo **out, char *err, size_t err_len);
 
 #endif /* AMI_NET_H */

@@ -10,38 +10,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int ami__resolve(const char *host, unsigned port, struct addrinfo **out, char *err, size_t err_len)
-{
-    *out = NULL;
-    char name[NI_MAXHOST];
-    size_t len = strlen(host);
-    if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
-        host++;
-        len -= 2;
-    }
-    if (port == 0 || port > 65535 || len == 0 || len >= sizeof name) {
-        snprintf(err, err_len, "invalid host or port");
-        return AMI_ERR_INVALID;
-    }
-    memcpy(name, host, len);
-    name[len] = '\0';
-    char service[8];
-    snprintf(service, sizeof service, "%u", port);
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    int grc = getaddrinfo(name, service, &hints, out);
-    if (grc != 0) {
-        snprintf(err, err_len, "cannot resolve host '%s': %s", name,
-                 grc == EAI_SYSTEM ? strerror(errno) : gai_strerror(grc));
-        *out = NULL;
-        return AMI_ERR_RESOLVE;
-    }
-    return 0;
-}
-
 static void tune(int fd)
 {
     /* AMI is request/response with small packets: Nagle only adds latency. */

@@ -11,11 +11,6 @@
 
 #include <netdb.h>
 
-/* Resolve host (brackets allowed) and port to stream addresses. Returns 0,
- * AMI_ERR_INVALID or AMI_ERR_RESOLVE with a message in err. Blocks for as
- * long as getaddrinfo() takes. Free *out with freeaddrinfo(). */
-int ami__resolve(const char *host, unsigned port, struct addrinfo **out, char *err, size_t err_len);
-
 /* Open a non-blocking socket to ai and start connecting. Returns 0 when
  * already connected, AMI__NET_AGAIN when in progress (wait until
  * writable), or AMI_ERR_REFUSED / AMI_ERR_CONNECT with *sys set. c->fd is
