@@ -176,9 +176,7 @@ static const struct opt_def opt_defs[] = {
     {"insecure", 0, 0, OPT_INSECURE},
 };
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
+int tool_usage_error(const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -214,7 +212,7 @@ static int apply(tool_opts *o, enum opt_id id, const char *name, const char *val
         exit(fflush(stdout) == 0 ? 0 : TOOL_EXIT_CONNECTION);
     case OPT_HOST:
         if (o->nhost_args == TOOL_MAX_SERVERS)
-            return usage_error("too many -H options: at most %d servers", TOOL_MAX_SERVERS);
+            return tool_usage_error("too many -H options: at most %d servers", TOOL_MAX_SERVERS);
         o->host_args[o->nhost_args++] = val;
         break;
     case OPT_SERVER:
@@ -266,7 +264,7 @@ static int apply(tool_opts *o, enum opt_id id, const char *name, const char *val
         errno = 0;
         double t = strtod(val, &end);
         if (errno || end == val || *end || !(t >= 0 && t <= 2000000.0))
-            return usage_error("invalid --timeout '%s': give seconds, e.g. 10 or 0.5", val);
+            return tool_usage_error("invalid --timeout '%s': give seconds, e.g. 10 or 0.5", val);
         o->timeout_sec = t;
         o->timeout_ms = (int)(t * 1000.0);
         if (o->timeout_ms < t * 1000.0)
@@ -286,23 +284,23 @@ static int apply(tool_opts *o, enum opt_id id, const char *name, const char *val
         else if (strcmp(val, "ndjson") == 0)
             o->format = TOOL_FORMAT_NDJSON;
         else
-            return usage_error("invalid --format '%s': use text, json or ndjson", val);
+            return tool_usage_error("invalid --format '%s': use text, json or ndjson", val);
         break;
     case OPT_FILTER:
     case OPT_UNTIL:
         if (tool_filter_add(id == OPT_FILTER ? &o->filter : &o->until, val) != 0)
-            return usage_error("invalid filter '%s': write Key=GLOB, e.g. Event=Hangup", val);
+            return tool_usage_error("invalid filter '%s': write Key=GLOB, e.g. Event=Hangup", val);
         o->events_only_opt = name;
         break;
     case OPT_COUNT:
         if (parse_ulong(val, (unsigned long)-1, &n) != 0)
-            return usage_error("invalid --count '%s': give a positive number", val);
+            return tool_usage_error("invalid --count '%s': give a positive number", val);
         o->count = n;
         o->events_only_opt = name;
         break;
     case OPT_CHUNK:
         if (parse_ulong(val, 1ul << 30, &n) != 0)
-            return usage_error("invalid --chunk '%s': give a positive number of bytes", val);
+            return tool_usage_error("invalid --chunk '%s': give a positive number of bytes", val);
         o->chunk = n;
         o->decode_only_opt = name;
         break;
@@ -355,24 +353,25 @@ static int parse_args(tool_opts *o, int argc, char **argv, int *npos)
                 return TOOL_EXIT_USAGE;
             }
             if (!d)
-                return usage_error("unknown option '%s'", shown);
+                return tool_usage_error("unknown option '%s'", shown);
             if (eq && !d->has_arg)
-                return usage_error("option '%s' takes no value", shown);
+                return tool_usage_error("option '%s' takes no value", shown);
             if (eq)
                 val = eq + 1;
         } else {
             d = find_short(a[1]);
             snprintf(shown, sizeof(shown), "-%c", a[1]);
             if (!d)
-                return usage_error("unknown option '%s'", shown);
+                return tool_usage_error("unknown option '%s'", shown);
             if (a[2] && !d->has_arg)
-                return usage_error("option '%s' takes no value (write short options apart)", shown);
+                return tool_usage_error("option '%s' takes no value (write short options apart)",
+                                        shown);
             if (a[2])
                 val = a + 2;
         }
         if (d->has_arg && !val) {
             if (i + 1 >= argc)
-                return usage_error("option '%s' needs a value", shown);
+                return tool_usage_error("option '%s' needs a value", shown);
             val = argv[++i];
         }
         int rc = apply(o, d->id, d->name, val);
@@ -405,7 +404,7 @@ int main(int argc, char **argv)
         return rc;
     }
     if (npos == 0)
-        return usage_error("missing COMMAND (action, cli, events or decode)");
+        return tool_usage_error("missing COMMAND (action, cli, events or decode)");
     const char *cmd = argv[0];
     o.args = argv + 1;
     o.nargs = npos - 1;
@@ -413,9 +412,9 @@ int main(int argc, char **argv)
     int is_events = strcmp(cmd, "events") == 0;
     int is_decode = strcmp(cmd, "decode") == 0;
     if (o.events_only_opt && !is_events) {
-        rc = usage_error("--%s only applies to the events command", o.events_only_opt);
+        rc = tool_usage_error("--%s only applies to the events command", o.events_only_opt);
     } else if (o.decode_only_opt && !is_decode) {
-        rc = usage_error("--%s only applies to the decode command", o.decode_only_opt);
+        rc = tool_usage_error("--%s only applies to the decode command", o.decode_only_opt);
     } else if (strcmp(cmd, "action") == 0) {
         rc = tool_cmd_action(&o);
     } else if (strcmp(cmd, "cli") == 0) {
@@ -425,7 +424,7 @@ int main(int argc, char **argv)
     } else if (is_decode) {
         rc = tool_cmd_decode(&o);
     } else {
-        rc = usage_error("unknown command '%s': use action, cli, events or decode", cmd);
+        rc = tool_usage_error("unknown command '%s': use action, cli, events or decode", cmd);
     }
     tool_filter_free(&o.filter);
     tool_filter_free(&o.until);

@@ -2,23 +2,9 @@
 #include "tlsopt.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage(const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    tool_err("%s — see ami --help", msg);
-    return TOOL_EXIT_USAGE;
-}
 
 /* Refuse an unreadable file up front, with its name, rather than as a TLS
  * error after connecting. */
@@ -26,7 +12,7 @@ static int readable(const char *opt, const char *path)
 {
     if (access(path, R_OK) == 0)
         return 0;
-    return usage("cannot read %s %s: %s", opt, path, strerror(errno));
+    return tool_usage_error("cannot read %s %s: %s", opt, path, strerror(errno));
 }
 
 static int check(const tool_opts *o)
@@ -39,19 +25,20 @@ static int check(const tool_opts *o)
                       : o->insecure        ? "--insecure"
                                            : NULL;
     if (!o->tls && opt)
-        return usage("%s only applies with --tls", opt);
+        return tool_usage_error("%s only applies with --tls", opt);
     if (!o->cert != !o->key)
-        return usage("%s needs %s too (a client certificate and its private key)",
-                     o->cert ? "--cert" : "--key", o->cert ? "--key" : "--cert");
+        return tool_usage_error("%s needs %s too (a client certificate and its private key)",
+                                o->cert ? "--cert" : "--key", o->cert ? "--key" : "--cert");
     if (o->insecure && (o->cafile || o->capath))
-        return usage("--insecure turns verification off, so %s would be ignored — give one or "
-                     "the other",
-                     o->cafile ? "--cafile" : "--capath");
+        return tool_usage_error(
+            "--insecure turns verification off, so %s would be ignored — give one or "
+            "the other",
+            o->cafile ? "--cafile" : "--capath");
     int rc = 0;
     if (o->cafile)
         rc = readable("--cafile", o->cafile);
     if (!rc && o->capath && access(o->capath, X_OK) != 0)
-        rc = usage("cannot use --capath %s: %s", o->capath, strerror(errno));
+        rc = tool_usage_error("cannot use --capath %s: %s", o->capath, strerror(errno));
     if (!rc && o->cert)
         rc = readable("--cert", o->cert);
     if (!rc && o->key)
