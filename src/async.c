@@ -7,6 +7,7 @@
  * the loop is told what to wait for, libami never polls on a timer).
  */
 #include "async_internal.h"
+#include "session_internal.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -106,12 +107,11 @@ static int replace_str(char **slot, const char *value)
     return 0;
 }
 
+/* The action builder's own check, so these values are refused up front
+ * exactly as they would be when the login or filter action is built. */
 static int has_ctl(const char *s)
 {
-    for (; *s; s++)
-        if (*s == '\r' || *s == '\n')
-            return 1;
-    return 0;
+    return ami__check_value(s, strlen(s)) != 0;
 }
 
 int ami_async_set_server(ami_async *a, const char *host, unsigned port)
