@@ -32,7 +32,7 @@ int ami_async_create(ami_async **out)
     ami_async *a = ami__calloc(1, sizeof *a);
     if (!a)
         return AMI_ERR_NOMEM;
-    a->events_mask = ami__strdup("on");
+    a->events_mask = ami__strdup(AMI_EVENTS_DEFAULT);
     if (!a->events_mask) {
         ami__free(a);
         return AMI_ERR_NOMEM;
@@ -163,7 +163,7 @@ int ami_async_set_events(ami_async *a, const char *mask)
     if (!a)
         return AMI_ERR_INVALID;
     if (!mask)
-        mask = "on";
+        mask = AMI_EVENTS_DEFAULT;
     if (has_ctl(mask))
         return AMI_ERR_INJECTION;
     return replace_str(&a->events_mask, mask);
@@ -313,8 +313,10 @@ void ami_async_stop(ami_async *a)
 }
 
 int ami_async_send(ami_async *a, const ami_action *action, int timeout_ms, ami_async_result_cb cb,
-                   void *user_data)
+                   void *user_data, const char **id_out)
 {
+    if (id_out)
+        *id_out = NULL;
     if (!a || !action || a->freeing)
         return AMI_ERR_INVALID;
     if (a->phase != PH_UP || a->logging_off) {
@@ -325,7 +327,17 @@ int ami_async_send(ami_async *a, const ami_action *action, int timeout_ms, ami_a
     ami__async_enter(a);
     uint64_t deadline =
         timeout_ms < 0 ? AMI_NO_DEADLINE : ami__monotonic_ms() + (uint64_t)timeout_ms;
-    int rc = ami__async_submit(a, action, deadline, cb, user_data);
+    int rc = ami__async_submit(a, action, deadline, cb, user_data, id_out);
+    ami__async_leave(a);
+    return rc;
+}
+
+int ami_async_cancel(ami_async *a, const char *action_id)
+{
+    if (!a || !action_id || a->freeing)
+        return AMI_ERR_INVALID;
+    ami__async_enter(a);
+    int rc = ami__async_cancel(a, action_id);
     ami__async_leave(a);
     return rc;
 }
@@ -380,7 +392,8 @@ int ami_async_logoff(ami_async *a)
     if (rc == 0) {
         a->stop_requested = 1;
         a->logging_off = 1;
-        rc = ami__async_submit(a, act, ami__monotonic_ms() + (uint64_t)a->login_ms, NULL, NULL);
+        rc = ami__async_submit(a, act, ami__monotonic_ms() + (uint64_t)a->login_ms, NULL, NULL,
+                               NULL);
         if (rc != 0)
             a->logging_off = 0;
     }

@@ -35,7 +35,7 @@ static uint64_t wall_ms(void)
 }
 
 static int send_req(ami_async *a, const ami_action *act, uint64_t deadline, int kind,
-                    ami_async_result_cb cb, void *ud)
+                    ami_async_result_cb cb, void *ud, const char **id_out)
 {
     req *q = ami__calloc(1, sizeof *q);
     if (!q)
@@ -45,7 +45,7 @@ static int send_req(ami_async *a, const ami_action *act, uint64_t deadline, int 
     q->gen = a->gen;
     q->cb = cb;
     q->ud = ud;
-    int rc = ami_session_send(a->session, act, deadline, on_result, q, NULL);
+    int rc = ami_session_send(a->session, act, deadline, on_result, q, id_out);
     if (rc != 0) {
         ami__async_set_err(a, "cannot send %s: %s", ami_action_name(act),
                            ami_session_errmsg(a->session));
@@ -55,13 +55,28 @@ static int send_req(ami_async *a, const ami_action *act, uint64_t deadline, int 
 }
 
 int ami__async_submit(ami_async *a, const ami_action *act, uint64_t deadline,
-                      ami_async_result_cb cb, void *ud)
+                      ami_async_result_cb cb, void *ud, const char **id_out)
 {
     int kind = REQ_APP;
     const char *name = ami_action_name(act);
     if (a->logging_off && name && ami__key_equals(name, strlen(name), "Logoff"))
         kind = REQ_LOGOFF;
-    return send_req(a, act, deadline, kind, cb, ud);
+    return send_req(a, act, deadline, kind, cb, ud, id_out);
+}
+
+int ami__async_cancel(ami_async *a, const char *action_id)
+{
+    const req *q = a->session ? ami__session_pending_data(a->session, action_id) : NULL;
+    if (!q || q->kind != REQ_APP) {
+        ami__async_set_err(a, "cannot cancel ActionID %s: no such action is pending", action_id);
+        return AMI_ERR_INVALID;
+    }
+    /* The result callback runs from inside the session: losses it
+     * triggers are deferred until the session call returns. */
+    a->in_sess++;
+    int rc = ami_session_cancel(a->session, action_id);
+    a->in_sess--;
+    return rc;
 }
 
 static uint64_t login_deadline(const ami_async *a)
@@ -81,7 +96,7 @@ int ami__async_send_filter(ami_async *a, const char *filter, ami_async_result_cb
     if (rc == 0)
         rc = send_req(a, act,
                       internal ? login_deadline(a) : ami__monotonic_ms() + (uint64_t)a->login_ms,
-                      internal ? REQ_FILTER : REQ_APP, cb, ud);
+                      internal ? REQ_FILTER : REQ_APP, cb, ud, NULL);
     ami_action_free(act);
     return rc;
 }
@@ -336,7 +351,7 @@ static void send_login(ami_async *a, const char *key)
     if (rc == 0)
         rc = ami_action_add(act, "Events", a->nfilters ? "off" : a->events_mask);
     if (rc == 0)
-        rc = send_req(a, act, login_deadline(a), REQ_LOGIN, NULL, NULL);
+        rc = send_req(a, act, login_deadline(a), REQ_LOGIN, NULL, NULL, NULL);
     ami_action_free(act);
     if (rc != 0)
         ami__async_lose(a, rc == AMI_ERR_NOMEM ? AMI_ASYNC_REASON_NOMEM : AMI_ASYNC_REASON_AUTH, rc,
@@ -354,7 +369,7 @@ static void start_login(ami_async *a, uint64_t now)
         ami_action *act = make_action("Challenge");
         int rc = act ? ami_action_add(act, "AuthType", "MD5") : AMI_ERR_NOMEM;
         if (rc == 0)
-            rc = send_req(a, act, login_deadline(a), REQ_CHALLENGE, NULL, NULL);
+            rc = send_req(a, act, login_deadline(a), REQ_CHALLENGE, NULL, NULL, NULL);
         ami_action_free(act);
         if (rc != 0)
             ami__async_lose(a, AMI_ASYNC_REASON_NOMEM, rc, "cannot send Challenge");
@@ -423,7 +438,7 @@ static void after_login(ami_async *a)
     ami_action *act = make_action("Events");
     int rc = act ? ami_action_add(act, "EventMask", a->events_mask) : AMI_ERR_NOMEM;
     if (rc == 0)
-        rc = send_req(a, act, login_deadline(a), REQ_EVENTS, NULL, NULL);
+        rc = send_req(a, act, login_deadline(a), REQ_EVENTS, NULL, NULL, NULL);
     ami_action_free(act);
     if (rc != 0)
         ami__async_lose(a, AMI_ASYNC_REASON_NOMEM, rc, "cannot send Events");
@@ -540,7 +555,7 @@ void ami__async_on_bytes(ami_async *a, uint64_t now)
 static void send_ping(ami_async *a, uint64_t now)
 {
     ami_action *act = make_action("Ping");
-    if (act && send_req(a, act, now + (uint64_t)a->ka_timeout_ms, REQ_PING, NULL, NULL) == 0)
+    if (act && send_req(a, act, now + (uint64_t)a->ka_timeout_ms, REQ_PING, NULL, NULL, NULL) == 0)
         a->ping_out = 1;
     ami_action_free(act);
 }

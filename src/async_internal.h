@@ -182,7 +182,10 @@ void ami__async_run_pending(ami_async *a);
 void ami__async_teardown(ami_async *a, int code, const char *msg);
 /* Session result callback for application actions. */
 int ami__async_submit(ami_async *a, const ami_action *act, uint64_t deadline,
-                      ami_async_result_cb cb, void *ud);
+                      ami_async_result_cb cb, void *ud, const char **id_out);
+/* Cancel an application action: AMI_ERR_INVALID when `action_id` is not
+ * one (not pending, or one of the handle's own login/keepalive actions). */
+int ami__async_cancel(ami_async *a, const char *action_id);
 int ami__async_send_filter(ami_async *a, const char *filter, ami_async_result_cb cb, void *ud,
                            int internal);
 

@@ -606,7 +606,7 @@ int ami_client_login(ami_client *c, const char *username, const char *secret, un
             rc = ami_action_add(a, "Secret", secret);
     }
     if (rc == 0)
-        rc = ami_action_add(a, "Events", events ? events : "off");
+        rc = ami_action_add(a, "Events", events ? events : AMI_EVENTS_DEFAULT);
     ami_result *r = NULL;
     rc = run_action(c, a, rc, deadline, timeout_ms, &r);
     if (rc == AMI_ERR_ACTION_FAILED) {

@@ -152,4 +152,9 @@ void ami__event_queue_free(ami__event_queue *q);
 typedef int (*ami__event_filter)(ami_session *s, const ami_packet *event, void *user_data);
 void ami__session_set_event_filter(ami_session *s, ami__event_filter filter, void *user_data);
 
+/* The user_data an action was sent with, or NULL when `action_id` is not
+ * pending: lets a client tell its own internal actions from the
+ * application's before cancelling one. */
+void *ami__session_pending_data(const ami_session *s, const char *action_id);
+
 #endif /* AMI_SESSION_INTERNAL_H */

@@ -402,6 +402,12 @@ AMI_EXPORT size_t ami_session_pending_count(const ami_session *s);
 AMI_EXPORT uint64_t ami_session_unmatched_count(const ami_session *s);
 /* Has the server said Goodbye? */
 AMI_EXPORT int ami_session_got_goodbye(const ami_session *s);
+/* The fatal error the session failed with (a parser limit or protocol
+ * error, AMI_ERR_NOMEM), or 0 while it is usable. Once failed, send and
+ * recv return that code until ami_session_disconnected() starts over for a
+ * new connection; for the connection itself only closing it makes sense.
+ * AMI_ERR_INVALID for NULL. */
+AMI_EXPORT int ami_session_failed(const ami_session *s);
 /* Last error text of the session (never NULL). */
 AMI_EXPORT const char *ami_session_errmsg(const ami_session *s);
 

@@ -29,6 +29,7 @@
  *   call                              | inside a callback
  *   ----------------------------------+------------------------------------
  *   ami_async_send                    | yes (needs state UP)
+ *   ami_async_cancel                  | yes
  *   ami_async_add_filter              | yes
  *   ami_async_logoff, ami_async_stop  | yes (takes effect when it returns)
  *   ami_async_start                   | yes, from the state callback only
@@ -45,7 +46,7 @@
 #define AMI_ASYNC_H
 
 #include <ami/ami.h>
-#include <ami/client.h>
+#include <ami/login.h>
 #include <ami/tls.h>
 
 #ifdef __cplusplus
@@ -124,7 +125,8 @@ AMI_EXPORT int ami_async_set_tls(ami_async *a, const ami_tls_config *cfg);
 AMI_EXPORT int ami_async_set_login(ami_async *a, const char *username, const char *secret,
                                    unsigned flags);
 /* The Events: mask sent at every login ("on", "off", "call,system", ...;
- * NULL: "on"). Applies from the next login. */
+ * NULL: AMI_EVENTS_DEFAULT, "on", as in ami_client_login). Applies from the
+ * next login. */
 AMI_EXPORT int ami_async_set_events(ami_async *a, const char *mask);
 
 AMI_EXPORT void ami_async_set_event_cb(ami_async *a, ami_async_event_cb cb, void *user_data);
@@ -203,11 +205,21 @@ AMI_EXPORT void ami_async_stop(ami_async *a);
 /* Submit an action. `timeout_ms` (-1: none) bounds the wait for its whole
  * result. On success `cb` (may be NULL) runs exactly once: with the result,
  * a server error, AMI_ERR_TIMEOUT, AMI_ERR_DISCONNECTED when the connection
- * ends first, or AMI_ERR_CANCELLED when the handle is freed. On failure it
- * never runs. Errors: AMI_ERR_INVALID, AMI_ERR_STATE (not UP),
- * AMI_ERR_NOMEM, AMI_ERR_DUPLICATE_ID and the action errors. */
+ * ends first, AMI_ERR_CANCELLED after ami_async_cancel or when the handle
+ * is freed. On failure it never runs. `id_out` (may be NULL) receives the
+ * ActionID, valid while the action is pending (as ami_session_send).
+ * Errors: AMI_ERR_INVALID, AMI_ERR_STATE (not UP), AMI_ERR_NOMEM,
+ * AMI_ERR_DUPLICATE_ID and the action errors. */
 AMI_EXPORT int ami_async_send(ami_async *a, const ami_action *action, int timeout_ms,
-                              ami_async_result_cb cb, void *user_data);
+                              ami_async_result_cb cb, void *user_data, const char **id_out);
+
+/* Complete a pending action now: its callback runs before this returns,
+ * with AMI_ERR_CANCELLED (as ami_session_cancel). A late response for it
+ * counts as unmatched. Errors: AMI_ERR_INVALID (NULL argument, or
+ * `action_id` is not an application action that is pending: the handle's
+ * own Login, Challenge and keepalive actions cannot be cancelled).
+ * Allowed inside callbacks. */
+AMI_EXPORT int ami_async_cancel(ami_async *a, const char *action_id);
 
 /* Add an event filter (Filter action, Operation: Add, the value as Asterisk
  * takes it: a regex, "!regex" to exclude). Sent now when UP (`cb` gets the

@@ -11,6 +11,7 @@
 #define AMI_CLIENT_H
 
 #include <ami/ami.h>
+#include <ami/login.h>
 #include <ami/tls.h>
 
 #ifdef __cplusplus
@@ -18,11 +19,6 @@ extern "C" {
 #endif
 
 typedef struct ami_client ami_client;
-
-typedef enum ami_login_flags {
-    AMI_LOGIN_PLAIN = 0,
-    AMI_LOGIN_MD5 = 1 << 0 /* Challenge + AuthType: MD5 + Key */
-} ami_login_flags;
 
 AMI_EXPORT int ami_client_create(ami_client **out);
 /* Closes the connection (pending actions fail) and frees. */
@@ -40,8 +36,9 @@ AMI_EXPORT int ami_client_connect(ami_client *c, const char *host, unsigned port
 AMI_EXPORT int ami_client_set_tls(ami_client *c, const ami_tls_config *cfg);
 
 /* Log in. `events` is the Events: value ("on", "off", "call,system", ...) or
- * NULL for "off". With AMI_LOGIN_MD5 a Challenge is sent first and Key is
- * md5hex(challenge + secret) (AMI_ERR_UNSUPPORTED if built without OpenSSL).
+ * NULL for AMI_EVENTS_DEFAULT ("on", Asterisk's own default). With
+ * AMI_LOGIN_MD5 a Challenge is sent first and Key is md5hex(challenge +
+ * secret) (AMI_ERR_UNSUPPORTED if built without OpenSSL).
  * A refused login gives AMI_ERR_AUTH with the server's message. */
 AMI_EXPORT int ami_client_login(ami_client *c, const char *username, const char *secret,
                                 unsigned flags, const char *events, int timeout_ms);
@@ -74,10 +71,6 @@ AMI_EXPORT const char *ami_client_errmsg(const ami_client *c);
  * session) or ami_client_free. */
 AMI_EXPORT ami_session *ami_client_session(ami_client *c);
 AMI_EXPORT int ami_client_fd(const ami_client *c);
-
-/* md5hex(challenge + secret) into out[33]; AMI_ERR_UNSUPPORTED without
- * OpenSSL. */
-AMI_EXPORT int ami_md5_key(const char *challenge, const char *secret, char out[33]);
 
 #ifdef __cplusplus
 }

@@ -167,8 +167,8 @@ static void expect_up_and_working(ctx *c)
     assert_int_equal(ami_action_create(&ping, "Ping"), 0);
     assert_int_equal(ami_action_create(&cmd, "Command"), 0);
     assert_int_equal(ami_action_add(cmd, "Command", "core show version"), 0);
-    assert_int_equal(ami_async_send(c->a, ping, 5000, on_ping, c), 0);
-    assert_int_equal(ami_async_send(c->a, cmd, 5000, on_command, c), 0);
+    assert_int_equal(ami_async_send(c->a, ping, 5000, on_ping, c, NULL), 0);
+    assert_int_equal(ami_async_send(c->a, cmd, 5000, on_command, c, NULL), 0);
     ami_action_free(ping);
     ami_action_free(cmd);
     run_until(c, has_results, 10000);
