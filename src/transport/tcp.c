@@ -3,7 +3,7 @@
  * turn, non-blocking reads and writes.
  */
 #include "net.h"
-#include "net_async.h"
+#include "sock.h"
 #include "internal.h"
 
 #include <errno.h>

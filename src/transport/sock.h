@@ -4,8 +4,8 @@
  * transport's connect() waits with poll(); these never wait. Once
  * connected, bytes move through the same transport table (net.h).
  */
-#ifndef AMI_NET_ASYNC_H
-#define AMI_NET_ASYNC_H
+#ifndef AMI_SOCK_H
+#define AMI_SOCK_H
 
 #include "net.h"
 
@@ -24,4 +24,4 @@ int ami__connect_finish(ami__conn *c, int *sys);
 /* "1.2.3.4:5038" / "[::1]:5038" of ai, for messages. */
 void ami__describe_addr(const struct addrinfo *ai, char *buf, size_t len);
 
-#endif /* AMI_NET_ASYNC_H */
+#endif /* AMI_SOCK_H */

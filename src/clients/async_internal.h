@@ -7,7 +7,7 @@
 #define AMI_ASYNC_INTERNAL_H
 
 #include "internal.h"
-#include "net_async.h"
+#include "sock.h"
 #include "tls.h"
 
 #include <ami/async.h>

@@ -1,6 +1,6 @@
 /* Non-blocking connect in steps, for the event-loop client. */
 #include "internal.h"
-#include "net_async.h"
+#include "sock.h"
 
 #include <errno.h>
 #include <netinet/in.h>
