@@ -27,7 +27,13 @@
  */
 #include "session_internal.h"
 
+#include "action.h"
+#include "event_queue.h"
+#include "pending.h"
+#include "result.h"
+
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

@@ -6,6 +6,7 @@
  * vanished must give an error, never SIGPIPE.
  */
 #include "internal.h"
+#include "sock.h"
 #include "tls.h"
 
 #ifdef AMI_HAVE_OPENSSL
