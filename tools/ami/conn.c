@@ -8,29 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int tool_exit_for(int code)
-{
-    switch (code) {
-    case AMI_OK:
-        return TOOL_EXIT_OK;
-    case AMI_ERR_ACTION_FAILED:
-        return TOOL_EXIT_ACTION_FAILED;
-    case AMI_ERR_INVALID:
-    case AMI_ERR_INJECTION:
-    case AMI_ERR_BAD_KEY:
-    case AMI_ERR_TOO_LONG:
-    case AMI_ERR_TOO_MANY:
-    case AMI_ERR_UNSUPPORTED:
-        return TOOL_EXIT_USAGE;
-    case AMI_ERR_AUTH:
-        return TOOL_EXIT_AUTH;
-    case AMI_ERR_TIMEOUT:
-        return TOOL_EXIT_TIMEOUT;
-    default:
-        return TOOL_EXIT_CONNECTION;
-    }
-}
-
 int tool_conn_settle(tool_opts *o)
 {
     int rc = tool_servers_settle(o);
