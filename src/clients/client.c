@@ -396,8 +396,8 @@ int ami_client_connect(ami_client *c, const char *host, unsigned port, int timeo
         /* A TLS port stays silent until the client speaks TLS. */
         set_err(c, "no AMI banner from %s within %d ms%s", c->where, timeout_ms,
                 c->tls ? ""
-                       : " (if this is a TLS port, such as Asterisk's 5039, use "
-                         "ami_client_set_tls)");
+                       : " (a TLS port, such as Asterisk's 5039, stays silent until the "
+                         "client starts TLS)");
         return rc;
     }
     if (c->state == ST_CONNECTED)
@@ -444,8 +444,8 @@ static int explain(ami_client *c, const char *name, int status, const ami_result
         set_err(c, "%s failed: %s", name, r ? ami_result_message(r) : "error");
     else if (status == AMI_ERR_QUEUE_FULL)
         set_err(c,
-                "event queue full while waiting for the response to %s: read events with "
-                "ami_client_next_event() or set an event callback",
+                "event queue full while waiting for the response to %s: the application "
+                "is not taking events",
                 name);
     else if (status != 0 && r)
         set_err(c, "%s: %s", name, ami_result_message(r));

@@ -243,7 +243,7 @@ static void test_unknown_ca(void **state)
     ctx c;
     make(&c, "127.0.0.1", sp.port, config(ca.ca, NULL), "on");
     expect_verify_stop(&c, sp.port, "local issuer certificate");
-    assert_non_null(strstr(ami_async_errmsg(c.a), "ami_tls_config_set_ca_file"));
+    assert_null(strstr(ami_async_errmsg(c.a), "ami_")); /* no API advice for users */
     ami_async_free(c.a);
 
     ami_tls_config *cfg = config(ca.ca, "wrong.example");
