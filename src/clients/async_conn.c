@@ -68,7 +68,7 @@ int ami__async_submit(ami_async *a, const ami_action *act, uint64_t deadline,
 
 int ami__async_cancel(ami_async *a, const char *action_id)
 {
-    const req *q = a->session ? ami__session_pending_data(a->session, action_id) : NULL;
+    const req *q = a->session ? ami__session_pending_data(a->session, action_id, on_result) : NULL;
     if (!q || q->kind != REQ_APP) {
         ami__async_set_err(a, "cannot cancel ActionID %s: no such action is pending", action_id);
         return AMI_ERR_INVALID;

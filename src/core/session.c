@@ -371,12 +371,12 @@ int ami_session_cancel(ami_session *s, const char *action_id)
     return AMI_OK;
 }
 
-void *ami__session_pending_data(const ami_session *s, const char *action_id)
+void *ami__session_pending_data(const ami_session *s, const char *action_id, ami_result_cb cb)
 {
     if (!s || !action_id)
         return NULL;
     ami__pending *e = ami__pending_find(&s->pending, action_id, strlen(action_id));
-    return e ? e->user_data : NULL;
+    return e && e->cb == cb ? e->user_data : NULL;
 }
 
 /* ---------------------------------------------------------------- recv */

@@ -21,8 +21,10 @@ typedef int (*ami__event_filter)(ami_session *s, const ami_packet *event, void *
 void ami__session_set_event_filter(ami_session *s, ami__event_filter filter, void *user_data);
 
 /* The user_data an action was sent with, or NULL when `action_id` is not
- * pending: lets a client tell its own internal actions from the
- * application's before cancelling one. */
-void *ami__session_pending_data(const ami_session *s, const char *action_id);
+ * pending or was sent with another callback than `cb` (so a client only
+ * ever sees its own user_data, never that of an action someone else sent
+ * on the borrowed session): lets a client tell its internal actions from
+ * the application's before cancelling one. */
+void *ami__session_pending_data(const ami_session *s, const char *action_id, ami_result_cb cb);
 
 #endif /* AMI_SESSION_INTERNAL_H */

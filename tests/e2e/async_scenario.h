@@ -70,6 +70,14 @@ static void scen_on_result(ami_async *a, ami_result *r, void *ud)
     s->result = r;
 }
 
+/* For an action the application sends itself on the borrowed session. */
+static void scen_on_raw_result(ami_session *sess, ami_result *r, void *ud)
+{
+    (void)sess;
+    (*(int *)ud)++;
+    ami_result_free(r);
+}
+
 static int scen_last_state(const scen *s)
 {
     return s->nstates ? s->states[s->nstates - 1] : -1;
@@ -149,6 +157,17 @@ static void scen_run_one(unsigned login_flags, scen_attach_fn attach, scen_run_f
     assert_int_equal(ami_async_cancel(s.a, "no-such-id"), AMI_ERR_INVALID);
     assert_int_equal(ami_async_cancel(s.a, NULL), AMI_ERR_INVALID);
     assert_int_equal(s.results, 1);
+    /* An action sent straight on the borrowed session is not the handle's
+     * to cancel (its user_data is not the handle's). */
+    int raw_results = 0;
+    assert_int_equal(ami_action_create(&ping, "Ping"), 0);
+    assert_int_equal(ami_session_send(ami_async_session(s.a), ping, AMI_NO_DEADLINE,
+                                      scen_on_raw_result, &raw_results, &id),
+                     0);
+    ami_action_free(ping);
+    snprintf(sent_id, sizeof sent_id, "%s", id);
+    assert_int_equal(ami_async_cancel(s.a, sent_id), AMI_ERR_INVALID);
+    assert_int_equal(raw_results, 0);
 
     /* An Originate: its events come through the event callback. */
     ami_action *orig = NULL;
@@ -191,6 +210,8 @@ static void scen_run_one(unsigned login_flags, scen_attach_fn attach, scen_run_f
     assert_int_equal(s.reasons[s.nstates - 1], AMI_ASYNC_REASON_GOODBYE);
     assert_int_equal(ami_async_fd(s.a), -1);
 
+    /* The raw Ping was answered (or failed at the Logoff): exactly once. */
+    assert_int_equal(raw_results, 1);
     ami_result_free(s.result);
     ami_async_free(s.a); /* releases the adapter's watchers too */
     detach(loop);
