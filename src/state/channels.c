@@ -114,15 +114,17 @@ void ami__st_remove_channel(ami_state *st, ami_state_object *ch)
     ami__st_remove(st, ch);
 }
 
-/* The channel an event names, for events that need it to exist. */
+/*
+ * The channel an event names, for events that need it to exist. Only
+ * Newchannel and the lists create channels: Asterisk sends some events after
+ * a channel's Hangup (a NewCallerid, in bridge_transfer), and creating from
+ * those would leave a ghost for ever.
+ */
 static ami_state_object *named(ami_state *st, const ami_packet *ev, st_patch *extra, int *rc)
 {
-    size_t ul = 0;
-    const char *uid = ami_packet_getn(ev, "Uniqueid", &ul);
-    bool known = uid && ami__st_find(st, AMI_STATE_CHANNEL, uid, ul);
-    ami_state_object *o = ami__st_channel_refresh(st, ev, "", true, extra, rc);
-    if (o && !known)
-        st->stats.contradictions++; /* we never saw its Newchannel */
+    ami_state_object *o = ami__st_channel_refresh(st, ev, "", false, extra, rc);
+    if (!o)
+        st->stats.contradictions++;
     return o;
 }
 
@@ -254,6 +256,18 @@ int ami__st_channel_event(ami_state *st, int what, const ami_packet *ev)
         ami__st_channel_refresh(st, ev, "LocalOne", false, NULL, &rc);
         ami__st_channel_refresh(st, ev, "LocalTwo", false, NULL, &r);
         return st_rc(rc, r);
+    case ST_EV_ORIGINATE: {
+        /* A channel originated to an application runs it without a Newexten. */
+        size_t ul = 0;
+        const char *uid = ami_packet_getn(ev, "Uniqueid", &ul);
+        ami_state_object *ch = uid ? ami__st_find(st, AMI_STATE_CHANNEL, uid, ul) : NULL;
+        if (!ch || !(v = ami_packet_getn(ev, "Application", &vl)) || !vl)
+            return 0;
+        ami__st_patch_adds(&extra, "Application", v, vl);
+        v = ami_packet_getn(ev, "Data", &vl);
+        ami__st_patch_adds(&extra, "ApplicationData", v ? v : "", v ? vl : 0);
+        return ami__st_update(st, ch, &extra);
+    }
     case ST_EV_DIAL:
         ami__st_channel_refresh(st, ev, "", false, NULL, &rc);
         ami__st_channel_refresh(st, ev, "Dest", false, NULL, &r);

@@ -47,6 +47,7 @@ static const ev_name NAMES[] = {
     {"Newchannel", ST_EV_NEWCHANNEL},
     {"Newexten", ST_EV_NEWEXTEN},
     {"Newstate", ST_EV_NEWSTATE},
+    {"OriginateResponse", ST_EV_ORIGINATE},
     {"ParkedCall", ST_EV_PARKED},
     {"ParkedCallGiveUp", ST_EV_UNPARKED},
     {"ParkedCallSwap", ST_EV_PARK_SWAP},

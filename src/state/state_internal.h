@@ -230,6 +230,7 @@ enum {
     ST_EV_COREHOWCHANNEL,
     ST_EV_LOCALOPT,
     ST_EV_DIAL,
+    ST_EV_ORIGINATE,
     /* bridges */
     ST_EV_BRIDGE_CREATE,
     ST_EV_BRIDGE_ENTER,
