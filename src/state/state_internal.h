@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define ST_DEFAULT_MAX_OBJECTS 1000000u
 #define ST_DEFAULT_MAX_BYTES   8192u
@@ -150,6 +151,29 @@ struct ami_state {
 
     ami_state_stats stats;
 };
+
+/* Equality of short byte strings, inline: the hot paths compare header
+ * names and values of a few bytes, where a libc call costs more than the
+ * compare. */
+static inline bool st_eq(const void *a, const void *b, size_t n)
+{
+    const unsigned char *x = a, *y = b;
+    while (n >= 8) {
+        uint64_t u, v;
+        memcpy(&u, x, 8);
+        memcpy(&v, y, 8);
+        if (u != v)
+            return false;
+        x += 8;
+        y += 8;
+        n -= 8;
+    }
+    while (n--) {
+        if (*x++ != *y++)
+            return false;
+    }
+    return true;
+}
 
 /* Combine two results: an error wins, else 1 when either changed the store. */
 static inline int st_rc(int a, int b)
