@@ -207,6 +207,7 @@ typedef struct ami_state_stats {
     uint64_t list_items;     /* list items taken from results */
     uint64_t stale_results;  /* results ignored: unknown token, abandoned list */
     uint64_t nomem;          /* allocation failures (the store is then stale) */
+    size_t tombstones;       /* removals remembered while lists are in flight */
 } ami_state_stats;
 
 AMI_EXPORT void ami_state_stats_get(const ami_state *st, ami_state_stats *out);

@@ -26,6 +26,8 @@
 #define ST_PATCH_MAX 96
 /* The BridgeInfo follow-ups of one resync (tokens keep 16 bits for them). */
 #define ST_MAX_BRIDGEINFO 60000u
+/* Spare data bytes per blob, so a value that grows can change in place. */
+#define ST_SLACK 32u
 
 typedef struct st_hdr {
     uint32_t koff, klen, voff, vlen;
@@ -36,7 +38,7 @@ typedef struct st_blob {
     uint32_t n;
     uint32_t id_len;
     uint32_t bytes; /* the whole allocation */
-    uint32_t pad;
+    uint32_t used;  /* data bytes in use (the rest is slack for in-place updates) */
     st_hdr h[];
 } st_blob;
 
@@ -140,6 +142,7 @@ struct ami_state {
     uint64_t stamp; /* list instances */
     uint32_t epoch;
     int resyncing;
+    size_t inflight; /* lists handed out whose result is not in: tombstones matter only then */
     int synced;
     st_list lists[ST_L_COUNT];
     st_binfo *binfo;

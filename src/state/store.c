@@ -417,14 +417,14 @@ static st_blob *build(ami_state *st, const st_blob *old, const char *id, size_t 
     }
     if (cut)
         st->stats.truncated++;
-    size_t total = sizeof(st_blob) + kept * sizeof(st_hdr) + used;
+    size_t total = sizeof(st_blob) + kept * sizeof(st_hdr) + used + ST_SLACK;
     st_blob *b = ami__malloc(total);
     if (!b)
         return NULL;
     b->n = (uint32_t)kept;
     b->id_len = (uint32_t)id_len;
     b->bytes = (uint32_t)total;
-    b->pad = 0;
+    b->used = (uint32_t)used;
     char *d = st_blob_data(b);
     memcpy(d, id, id_len);
     d[id_len] = '\0';
@@ -465,12 +465,71 @@ static void touch(ami_state *st, ami_state_object *o)
         o->touched = st->seq;
 }
 
+/*
+ * Change values in place when nobody needs the old view (no change
+ * callback) and every change replaces an existing header's value: a value
+ * that shrinks is rewritten where it is, one that grows goes to the blob's
+ * slack. False when that is not possible (the caller rebuilds).
+ */
+static bool update_in_place(const ami_state *st, st_blob *b, const st_patch *p)
+{
+    int32_t at[ST_PATCH_MAX];
+    char *d = st_blob_data(b);
+    size_t cap = b->bytes - sizeof(st_blob) - (size_t)b->n * sizeof(st_hdr);
+    size_t need = b->used;
+    uint32_t hint = 0, n = b->n;
+    for (size_t i = 0; i < p->n; i++) {
+        const st_kv *kv = &p->kv[i];
+        at[i] = -1;
+        uint32_t x = hint < n ? hint : 0;
+        for (uint32_t j = 0; j < n; j++, x++) {
+            if (x == n)
+                x = 0;
+            if (b->h[x].klen == kv->kl && st_eq(d + b->h[x].koff, kv->k, kv->kl)) {
+                at[i] = (int32_t)x;
+                hint = x + 1;
+                break;
+            }
+        }
+        if (at[i] < 0 ? kv->v != NULL : !kv->v)
+            return false; /* adds or deletes a header */
+        if (kv->vl > b->h[at[i]].vlen)
+            need += (size_t)kv->vl + 1;
+    }
+    if (need > cap || need > st->max_bytes)
+        return false;
+    for (size_t i = 0; i < p->n; i++) {
+        const st_kv *kv = &p->kv[i];
+        if (at[i] < 0)
+            continue;
+        st_hdr *h = &b->h[at[i]];
+        if (h->vlen == kv->vl && st_eq(d + h->voff, kv->v, kv->vl))
+            continue;
+        if (kv->vl > h->vlen) {
+            h->voff = b->used;
+            b->used += kv->vl + 1;
+        }
+        memmove(d + h->voff, kv->v, kv->vl);
+        d[h->voff + kv->vl] = '\0';
+        h->vlen = kv->vl;
+    }
+    return true;
+}
+
 int ami__st_update(ami_state *st, ami_state_object *o, const st_patch *p)
 {
     touch(st, o);
     bool ident;
     if (!patch_changes(o->blob, p, &ident))
         return 0;
+    if (!st->cb && update_in_place(st, o->blob, p)) {
+        if (o->kind == AMI_STATE_CHANNEL && ident && ami__st_channel_reindex(st, o) < 0) {
+            st->stats.nomem++;
+            st->synced = 0;
+            return AMI_ERR_NOMEM;
+        }
+        return 1;
+    }
     st_blob *nb = build(st, o->blob, blob_id(o->blob), o->blob->id_len, p);
     if (!nb) {
         st->stats.nomem++;
@@ -567,7 +626,7 @@ void ami__st_remove(ami_state *st, ami_state_object *o)
         call_unlink(st, o);
         name_unlink(st, o);
     }
-    if (st->in_event && st->resyncing)
+    if (st->in_event && st->inflight)
         ami__st_record_tomb(st, kind, blob_id(o->blob), o->blob->id_len);
     ami_state_object **pp = &st->idx[o->hash & st->idx_mask];
     while (*pp != o)
