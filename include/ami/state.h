@@ -15,10 +15,11 @@
  *      per listed bridge appear only once BridgeList's result is in);
  *   3. every event goes to ami_state_feed_event(), before, during and after
  *      the lists, in the order received;
- *   4. when the last result is in, the store reconciles: objects the lists
- *      no longer show are reported removed, changed ones changed. An event
- *      that arrived while a list was in flight wins over the list's older
- *      view (a channel hung up mid-list never comes back).
+ *   4. as each result comes in, the store reconciles the kinds that list
+ *      covers: objects it no longer shows are reported removed, changed
+ *      ones changed, new ones added; the store is synced once every list
+ *      is in. An event that arrived while a list was in flight wins over
+ *      the list's older view (a channel hung up mid-list never comes back).
  * After a gap (the async client's `Event: AmiGap`, a reconnect, or any
  * reason of the application's) call ami_state_resync_begin() again.
  *
@@ -88,7 +89,8 @@ AMI_EXPORT void ami_state_set_change_cb(ami_state *st, ami_state_change_cb cb, v
  * 1,000,000) and bytes of one object's headers (default 8192). An object
  * over its byte bound keeps the headers that fit (counted in
  * `truncated`); a new object past the count bound is not stored (counted
- * in `refused`). Errors: AMI_ERR_INVALID.
+ * in `refused`). Errors: AMI_ERR_INVALID (NULL, or max_object_bytes
+ * outside 64 .. 16 MiB).
  */
 AMI_EXPORT int ami_state_set_limits(ami_state *st, size_t max_objects, size_t max_object_bytes);
 
@@ -146,7 +148,8 @@ AMI_EXPORT int ami_state_object_header(const ami_state_object *o, size_t i, cons
                                        const char **value);
 /* Monotonic milliseconds (the caller's clock given to ami_state_set_now,
  * 0 when never set) when the object was first seen, and for channels when
- * it was answered (0: not answered). */
+ * it was answered (0: not answered; 1 when answered but the clock was
+ * never set). */
 AMI_EXPORT uint64_t ami_state_object_created(const ami_state_object *o);
 AMI_EXPORT uint64_t ami_state_object_answered(const ami_state_object *o);
 
@@ -166,6 +169,33 @@ AMI_EXPORT const ami_state_object *ami_state_find(const ami_state *st, ami_state
 AMI_EXPORT const ami_state_object *ami_state_find_channel_by_name(const ami_state *st,
                                                                   const char *channel);
 
+/*
+ * Children of one object, in order: a bridge's channels (kind
+ * AMI_STATE_CHANNEL, in the order they entered), a queue's members
+ * (AMI_STATE_MEMBER, insertion order) or callers (AMI_STATE_CALLER, by
+ * Position). `*cursor` starts at 0; NULL at the end, or when `parent`
+ * has no children of that kind.
+ */
+AMI_EXPORT const ami_state_object *ami_state_next_in(const ami_state *st,
+                                                     const ami_state_object *parent,
+                                                     ami_state_kind kind, size_t *cursor);
+
+/*
+ * Calls: channels grouped by Linkedid. ami_state_next_call() gives one
+ * channel per call (the first of its group to appear), in the order the
+ * calls appeared; ami_state_next_in_call() every channel with that
+ * Linkedid, in insertion order. Cursors start at 0; NULL at the end.
+ */
+AMI_EXPORT size_t ami_state_call_count(const ami_state *st);
+AMI_EXPORT const ami_state_object *ami_state_next_call(const ami_state *st, size_t *cursor);
+AMI_EXPORT const ami_state_object *ami_state_next_in_call(const ami_state *st, const char *linkedid,
+                                                          size_t *cursor);
+
+/* Channel flags, from the channel's headers (0 for other kinds): 1 while
+ * music on hold plays (MusicOnHoldStart until MusicOnHoldStop) or the
+ * channel is held (Hold until Unhold). */
+AMI_EXPORT int ami_state_channel_on_hold(const ami_state_object *o);
+
 /* ------------------------------------------------------------- counters */
 
 typedef struct ami_state_stats {
@@ -177,6 +207,10 @@ typedef struct ami_state_stats {
     uint64_t resyncs;        /* completed resyncs */
     size_t objects;          /* objects now */
     size_t bytes;            /* bytes held by objects now */
+    uint64_t list_items;     /* list items taken from results */
+    uint64_t stale_results;  /* results ignored: unknown token, abandoned list */
+    uint64_t nomem;          /* allocation failures (the store is then stale) */
+    size_t tombstones;       /* removals remembered while lists are in flight */
 } ami_state_stats;
 
 AMI_EXPORT void ami_state_stats_get(const ami_state *st, ami_state_stats *out);
