@@ -199,7 +199,7 @@ typedef struct sim_options {
     unsigned faults;
     int verbose;
     const char *record_file; /* --record: append every action received */
-    const char *tls_cert; /* serve TLS with this certificate chain (PEM) */
+    const char *tls_cert;    /* serve TLS with this certificate chain (PEM) */
     const char *tls_key;
     const char *tls_ca; /* require client certificates issued by this CA */
 } sim_options;
@@ -229,7 +229,7 @@ typedef struct sim {
     uint64_t firehose_block_events;
 
     void *tls_ctx; /* SSL_CTX *, NULL when serving plain TCP */
-    FILE *record; /* --record */
+    FILE *record;  /* --record */
 } sim;
 
 /* clock.c */
