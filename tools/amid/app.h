@@ -190,6 +190,9 @@ void amid_req_unlink(amid_req *r);
 /* http.c */
 int amid_http_start(void);
 void amid_http_stop(void);
+/* Refuses a WebSocket upgrade with an HTTP status and JSON error, at once;
+ * returns what LWS_CALLBACK_HTTP_CONFIRM_UPGRADE must return. */
+int amid_http_reject_now(struct lws *wsi, int status, const char *why);
 /* The REST/WS reply for a finished action. */
 void amid_req_done(amid_req *r, int status, json_t *body);
 

@@ -150,7 +150,6 @@ static const char *reason_phrase(int status)
  * write an HTTP/1.0 status line at this point (the request version is not
  * recorded yet), which WebSocket clients refuse to parse, so the response
  * is put together here. */
-int amid_http_reject_now(struct lws *wsi, int status, const char *why);
 int amid_http_reject_now(struct lws *wsi, int status, const char *why)
 {
     json_t *b = error_body(status, why);

@@ -10,8 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-int amid_http_reject_now(struct lws *wsi, int status, const char *why);
-
 /* The user area is http.c's pss; ws.c uses only its first two members. */
 typedef struct ws_pss {
     int is_ws;
