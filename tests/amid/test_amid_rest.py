@@ -291,6 +291,18 @@ for p in ["/../outside.txt", "/%2e%2e/outside.txt", "/js/../../outside.txt", "/.
     check(r.status in (400, 403, 404) and b"SECRET-OUTSIDE" not in body,
           "path traversal refused: %s (%d)" % (p, r.status))
 
+# keep-alive: several requests on one connection (each body freed)
+c = http.client.HTTPConnection("127.0.0.1", a.port, timeout=20)
+codes = []
+for i in range(5):
+    c.request("POST", "/v1/servers/pbx1/actions", body=json.dumps({"Action": "Ping"}),
+              headers={"Authorization": "Bearer " + tok_all})
+    r = c.getresponse()
+    r.read()
+    codes.append(r.status)
+c.close()
+check(codes == [200] * 5, "five actions on one keep-alive connection")
+
 # metrics
 _, _, text, r = a.request("GET", "/metrics")
 m = text.decode()

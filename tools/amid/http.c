@@ -785,6 +785,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     pss *p = user;
     switch (reason) {
     case LWS_CALLBACK_HTTP: {
+        /* A keep-alive connection reuses the area: free the last body. */
+        free(p->body);
+        free(p->resp);
         memset(p, 0, sizeof *p);
         snprintf(p->path, sizeof p->path, "%s", (const char *)in);
         p->method = method_of(wsi);
