@@ -12,7 +12,10 @@ packages=(
   libjansson-dev                     # JSON output of the `ami` tool
   jq python3                         # the CLI tests check JSON with jq; scripted peers
   clang-format valgrind procps
-  libuv1-dev libev-dev libevent-dev  # event-loop adapter tests (optional)
+  libuv1-dev libev-dev libevent-dev  # event-loop adapter tests (optional); libuv: amid's loop
+  libwebsockets-dev libwebsockets-evlib-uv  # amid: HTTP, WebSocket, TLS on the libuv loop
+  libinih-dev                        # amid: amid.conf (INI)
+  python3-websockets curl            # amid's end-to-end tests; the demo's REST call
 )
 
 missing=()
