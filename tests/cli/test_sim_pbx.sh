@@ -389,6 +389,21 @@ grep -q '^Queue: helpdesk$' <<<"$out" || { echo "FAIL: helpdesk not listed: $out
 grep -q '^Queue: support$' <<<"$out" && { echo "FAIL: built-in queue with --queues"; exit 1; }
 grep -q '^PausedReason: training$' <<<"$out" || { echo "FAIL: paused member: $out"; exit 1; }
 grep -q '^Max: 3$' <<<"$out" || { echo "FAIL: maxlen: $out"; exit 1; }
+# QueueAdd without end is refused once a queue has 256 members.
+python3 - "$PORT" <<'PY'
+import sys
+from simlib import *
+s = connect(int(sys.argv[1]))
+login(s, events="off")
+s.sendall(b"".join(action("QueueAdd", ActionID="a%d" % i, Queue="helpdesk",
+                          Interface="Local/%d@test" % (1000 + i)) for i in range(300)))
+buf, _ = recv_until(s, lambda b: b.count(b"\r\n\r\n") >= 300, 20)
+ps = packets(b"x\r\n" + buf)
+ok = [p for p in ps if get(p, "Message") == "Added interface to queue"]
+oom = [p for p in ps if get(p, "Message") == "Out of memory"]
+check(len(ok) == 255 and len(oom) == 45, "member cap: %d added, %d refused" % (len(ok), len(oom)))
+done("test_sim_pbx member cap")
+PY
 printf '[q]\nmember => nonsense\n' >"$TMP/bad.conf"
 set +e
 "$SIM" --listen 127.0.0.1:0 --queues "$TMP/bad.conf" >/dev/null 2>"$TMP/bad.err"
