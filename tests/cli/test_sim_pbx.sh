@@ -10,7 +10,9 @@ source "$(dirname "$0")/sim_lib.sh"
 AMI="$AMI_BIN_DIR/ami"
 [ -x "$AMI" ] || AMI="$AMI_BIN_DIR/ami/ami"
 
-start_sim --call-duration 6000
+# Calls outlast the test: every call ends by a Hangup the test sends, so
+# no step races a timer on a loaded machine.
+start_sim --call-duration 120000
 export AMI_SECRET=amp111 AMI_USER=admin
 
 python3 - "$PORT" "$AMI" <<'PY'
@@ -234,7 +236,9 @@ check("Member not dynamic" in err, "remove static: %r" % err)
 _, err = ami_action("QueuePause", "Interface=Local/999@test", "Paused=true", status=1)
 check("Interface not found" in err, "pause unknown: %r" % err)
 
-# Caller Three waits (Carol is busy) and is hung up: abandon, then leave.
+# Caller Three waits (Carol is paused again) and is hung up: abandon, then leave.
+ami_action("QueuePause", "Queue=sales", "Interface=Local/202@test", "Paused=true", "Reason=lunch")
+wait_for(ev("QueueMemberPause", Interface="Local/202@test", Paused="1", PausedReason="lunch"), "pause")
 ami_action("Originate", "Channel=Local/301@test", "Application=Wait", "Data=30", "Async=true",
            'CallerID="Caller Three" <5551003>')
 j3 = wait_for(lambda p: ev("QueueCallerJoin", Queue="sales")(p) and get(p, "Uniqueid") != get(j2, "Uniqueid"),
@@ -244,8 +248,14 @@ ab = wait_for(ev("QueueCallerAbandon", Uniqueid=get(j3, "Uniqueid")), "QueueCall
 lv = wait_for(ev("QueueCallerLeave", Uniqueid=get(j3, "Uniqueid")), "QueueCallerLeave")
 check(ab and lv and stream.index(ab) < stream.index(lv), "abandon before leave")
 check(ab and get(ab, "OriginalPosition") == "1", "abandon %r" % ab)
-wait_for(ev("AgentComplete", Queue="support"), "AgentComplete support")
-wait_for(ev("AgentComplete", Queue="sales"), "AgentComplete sales")
+# Alice's leg hangs up (Reason agent); Caller Two hangs up (Reason caller).
+ami_action("Hangup", "Channel=" + get(ac, "DestChannel"))
+c1 = wait_for(ev("AgentComplete", Queue="support"), "AgentComplete support")
+check(c1 and get(c1, "Reason") == "agent", "support complete %r" % c1)
+ami_action("Hangup", "Channel=" + get(j2, "Channel"))
+c2 = wait_for(ev("AgentComplete", Queue="sales"), "AgentComplete sales")
+check(c2 and get(c2, "Reason") == "caller", "sales complete %r" % c2)
+wait_for(ev("Hangup", Uniqueid=get(j1, "Uniqueid")), "Caller One hung up with its agent")
 wait_for(ev("QueueMemberStatus", Interface="Local/200@test", InCall="0", CallsTaken="1"), "Alice free")
 agree("queues done")
 
@@ -357,6 +367,7 @@ for mode in ("giveup", "retrieve"):
 # --- Hold music extension.
 ami_action("Originate", "Channel=Local/moh@test", "Application=Wait", "Data=4", "Async=true")
 ms = wait_for(ev("MusicOnHoldStart", Class="default", Exten="moh"), "moh start")
+ami_action("Hangup", "Channel=" + get(ms, "Channel"))
 wait_for(ev("MusicOnHoldStop", Uniqueid=get(ms, "Uniqueid")), "moh stop")
 
 ami_action("Hangup", "Channel=/^Local\\//")
