@@ -10,8 +10,11 @@
  *   hangup (+--call-duration, or a Hangup action)  SoftHangupRequest,
  *                    HangupRequest, BridgeLeave, Hangup x2, BridgeDestroy,
  *                    Cdr x2, DeviceStateChange.
+ * With an Application the ;2 instead runs its extension after the answer
+ * (pbx.c: Queue, Dial, MusicOnHold, ParkedCall); bridges, queues, parking
+ * and hold music are told of every hang-up first (sim_pbx_on_hangup).
  */
-#include "sim.h"
+#include "pbx.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -49,27 +52,6 @@ static const char *cause_text(int cause)
     }
 }
 
-static void bridge_headers(sim_buf *b, const sim_call *call, int count)
-{
-    sim_buf_printf(b,
-                   "BridgeUniqueid: %s\r\nBridgeType: basic\r\nBridgeTechnology: simple_bridge\r\n"
-                   "BridgeCreator: <unknown>\r\nBridgeName: <unknown>\r\n"
-                   "BridgeNumChannels: %d\r\nBridgeVideoSourceMode: none\r\n",
-                   call->bridge, count);
-}
-
-static void bridge_event(sim *s, const char *name, const sim_call *call, const sim_chan *ch)
-{
-    sim_buf b = {0};
-    sim_buf_printf(&b, "Event: %s\r\nPrivilege: call,all\r\n", name);
-    bridge_headers(&b, call, call->bridged);
-    if (ch)
-        sim_chan_headers(&b, "", ch);
-    sim_buf_append(&b, "\r\n", 2);
-    sim_broadcast(s, SIM_CALL, b.data, b.len);
-    sim_buf_free(&b);
-}
-
 static void dial_event(sim *s, const char *name, const sim_chan *dest, const char *extra)
 {
     sim_buf b = {0};
@@ -89,16 +71,6 @@ static void device_event(sim *s, const sim_call *call, const char *state)
         call->device, state);
     sim_broadcast(s, SIM_CALL, b.data, b.len);
     sim_buf_free(&b);
-}
-
-static void newexten(sim *s, sim_chan *ch, const char *app, const char *data)
-{
-    snprintf(ch->app, sizeof ch->app, "%s", app);
-    snprintf(ch->appdata, sizeof ch->appdata, "%s", data);
-    sim_buf x = {0};
-    sim_buf_printf(&x, "Extension: %s\r\nApplication: %s\r\nAppData: %s\r\n", ch->exten, app, data);
-    sim_chan_event(s, SIM_DIALPLAN, "Newexten", ch, x.data);
-    sim_buf_free(&x);
 }
 
 static void newstate(sim *s, sim_chan *ch, int state)
@@ -160,7 +132,7 @@ static const sim_prio *plan_find(const char *ctx, const char *exten, int prio)
     return NULL;
 }
 
-static void phase_answer(sim *s, sim_call *call)
+static void answer_events(sim *s, sim_call *call)
 {
     sim_chan *one = call->one, *two = call->two;
     call->answered = 1;
@@ -171,14 +143,13 @@ static void phase_answer(sim *s, sim_call *call)
         snprintf(one->context, sizeof one->context, "%s", call->dest_context);
         snprintf(one->exten, sizeof one->exten, "%s", call->dest_exten);
         const sim_prio *pr = plan_find(one->context, one->exten, one->priority);
-        newexten(s, one, pr ? pr->app : "NoOp", pr ? pr->data : "");
+        sim_newexten(s, one, pr ? pr->app : "NoOp", pr ? pr->data : "");
     }
     sim_conn *owner = sim_conn_by_id(s, call->owner_conn);
     if (!call->async) {
         if (owner) {
             sim_send_ack(owner, call->action_id, "Originate successfully queued");
             owner->busy = 0;
-            sim_conn_resume(owner);
         }
     } else {
         sim_buf b = {0};
@@ -193,27 +164,32 @@ static void phase_answer(sim *s, sim_call *call)
         sim_broadcast(s, SIM_CALL, b.data, b.len);
         sim_buf_free(&b);
     }
+    if (two && call->dest_app[0])
+        sim_pbx_on_answer(s, call); /* the ;2 runs its extension: Queue, Dial, ... */
     if (!two || call->dest_app[0])
         return;
     /* Both halves meet in one basic bridge, so clients see the Bridge*
      * events with one consistent BridgeUniqueid. */
-    snprintf(call->bridge, sizeof call->bridge, "%08lx-%04lx-4%03lx-a%03lx-%06lx%06lx",
-             random() & 0xffffffffL, random() & 0xffffL, random() & 0xfffL, random() & 0xfffL,
-             random() & 0xffffffL, random() & 0xffffffL);
-    call->bridged = 0;
-    bridge_event(s, "BridgeCreate", call, NULL);
-    snprintf(two->bridge, sizeof two->bridge, "%s", call->bridge);
-    call->bridged = 1;
-    bridge_event(s, "BridgeEnter", call, two);
-    snprintf(one->bridge, sizeof one->bridge, "%s", call->bridge);
-    call->bridged = 2;
-    bridge_event(s, "BridgeEnter", call, one);
+    sim_bridge *br = sim_bridge_new(s, "basic", 1);
+    sim_bridge_enter(s, br, two);
+    sim_bridge_enter(s, br, one);
     sim_chan_setvar(s, two, "BRIDGEPEER", one->name);
     sim_chan_setvar(s, one, "BRIDGEPEER", two->name);
     two->priority = 2;
     char secs[16];
     snprintf(secs, sizeof secs, "%d", (s->opt.call_duration_ms + 999) / 1000);
-    newexten(s, two, "Wait", secs);
+    sim_newexten(s, two, "Wait", secs);
+}
+
+static void phase_answer(sim *s, sim_call *call)
+{
+    unsigned owner_id = call->async ? 0 : call->owner_conn;
+    answer_events(s, call);
+    /* Only now may the originator's next actions run: one of them may
+     * hang this very call up and free it. */
+    sim_conn *owner = owner_id ? sim_conn_by_id(s, owner_id) : NULL;
+    if (owner)
+        sim_conn_resume(owner);
 }
 
 static void fmt_time(time_t t, char *buf, size_t n)
@@ -256,20 +232,20 @@ static void cdr_event(sim *s, const sim_call *call, const sim_chan *ch)
     sim_buf_free(&b);
 }
 
-static void hangup_chan(sim *s, sim_call *call, sim_chan *ch, int cause)
+static void hangup_chan(sim *s, sim_chan *ch, int cause)
 {
     char extra[96];
-    if (ch->bridge[0]) {
-        call->bridged--;
-        bridge_event(s, "BridgeLeave", call, ch);
-        ch->bridge[0] = '\0';
-    }
+    if (ch->bridge[0])
+        sim_bridge_leave(s, ch);
     snprintf(extra, sizeof extra, "Cause: %d\r\nCause-txt: %s\r\n", cause, cause_text(cause));
     sim_chan_event(s, SIM_CALL, "Hangup", ch, extra);
 }
 
-static void phase_hangup(sim *s, sim_call *call)
+/* Returns the id of a connection to resume once the call is freed (a
+ * synchronous Originate that failed), else 0. */
+static unsigned phase_hangup(sim *s, sim_call *call)
 {
+    unsigned resume = 0;
     char extra[32];
     int cause = call->cause ? call->cause : 16;
     snprintf(extra, sizeof extra, "Cause: %d\r\n", cause);
@@ -279,24 +255,31 @@ static void phase_hangup(sim *s, sim_call *call)
         if (owner) {
             sim_send_error(owner, call->action_id, "Originate failed");
             owner->busy = 0;
-            sim_conn_resume(owner);
+            resume = owner->id;
         }
     }
+    sim_pbx_on_hangup(s, call);
     if (two) {
         if (!call->cause && call->answered)
-            newexten(s, two, "Hangup", "");
+            sim_newexten(s, two, "Hangup", "");
         sim_chan_event(s, SIM_CALL, "SoftHangupRequest", two, extra);
     }
     sim_chan_event(s, SIM_CALL, "HangupRequest", one, extra);
     if (two)
-        hangup_chan(s, call, two, cause);
-    hangup_chan(s, call, one, cause);
-    if (call->bridge[0])
-        bridge_event(s, "BridgeDestroy", call, NULL);
+        hangup_chan(s, two, cause);
+    hangup_chan(s, one, cause);
     if (two)
         cdr_event(s, call, two);
     cdr_event(s, call, one);
     device_event(s, call, "NOT_INUSE");
+    return resume;
+}
+
+static void resume_conn(sim *s, unsigned id)
+{
+    sim_conn *c = id ? sim_conn_by_id(s, id) : NULL;
+    if (c)
+        sim_conn_resume(c);
 }
 
 static void call_free(sim *s, sim_call *call)
@@ -317,8 +300,9 @@ static void call_free(sim *s, sim_call *call)
 void sim_call_hangup(sim *s, sim_call *call, int cause)
 {
     call->cause = cause ? cause : 16;
-    phase_hangup(s, call);
+    unsigned resume = phase_hangup(s, call);
     call_free(s, call);
+    resume_conn(s, resume);
 }
 
 static void phase_setup(sim *s, sim_call *call, const ami_packet *p, const char *ctx,
@@ -329,7 +313,7 @@ static void phase_setup(sim *s, sim_call *call, const ami_packet *p, const char 
     if (two)
         sim_chan_event(s, SIM_CALL, "Newchannel", two, NULL);
     if (two)
-        newexten(s, one, "AppDial2", "(Outgoing Line)");
+        sim_newexten(s, one, "AppDial2", "(Outgoing Line)");
     sim_chan *halves[2] = {one, two};
     const char *cid = ami_packet_get(p, "CallerID");
     for (int h = 0; h < 2 && halves[h]; h++) {
@@ -354,7 +338,7 @@ static void phase_setup(sim *s, sim_call *call, const ami_packet *p, const char 
         char ds[160];
         snprintf(ds, sizeof ds, "DialString: %s@%s\r\n", exten, ctx);
         dial_event(s, "DialBegin", one, ds);
-        newexten(s, two, "Answer", "");
+        sim_newexten(s, two, "Answer", "");
         newstate(s, two, 6);
         device_event(s, call, "INUSE");
         newstate(s, one, 6);
@@ -474,6 +458,7 @@ void sim_calls_run(sim *s, uint64_t now)
 {
     /* Restart the scan after each step: a step can resume a connection
      * whose next action adds or ends calls. */
+    sim_pbx_tick(s, now);
     for (;;) {
         sim_call *due = NULL;
         for (sim_call *call = s->calls; call; call = call->next) {
@@ -489,15 +474,16 @@ void sim_calls_run(sim *s, uint64_t now)
             due->next_at = now + (uint64_t)s->opt.call_duration_ms;
             phase_answer(s, due);
         } else {
-            phase_hangup(s, due);
+            unsigned resume = phase_hangup(s, due);
             call_free(s, due);
+            resume_conn(s, resume);
         }
     }
 }
 
 uint64_t sim_calls_next_deadline(const sim *s)
 {
-    uint64_t d = AMI_NO_DEADLINE;
+    uint64_t d = sim_pbx_deadline(s);
     for (const sim_call *call = s->calls; call; call = call->next)
         if (call->next_at < d)
             d = call->next_at;
