@@ -63,8 +63,13 @@ export class CallsView {
     const b = chans.find((e) => e !== chans[0] && clean(e.o.CallerIDNum) && e.o.CallerIDNum !== a.CallerIDNum)?.o;
     const caller = party(a.CallerIDNum, a.CallerIDName);
     let conn = party(a.ConnectedLineNum, a.ConnectedLineName);
-    if ((!conn.num || conn.num === caller.num) && b) conn = party(b.CallerIDNum, b.CallerIDName);
-    if (!conn.num && !conn.name) conn = party(a.Exten, '');
+    // The connected line repeats the caller until the far end answers (and
+    // always on a Local pair): then the other party is the far channel's
+    // caller id, or else the extension the call went to.
+    if (!conn.num || conn.num === caller.num) {
+      if (b) conn = party(b.CallerIDNum, b.CallerIDName);
+      else if (clean(a.Exten)) conn = party(a.Exten, '');
+    }
 
     const up = chans.some((e) => e.o.ChannelStateDesc === 'Up' || e.o.ChannelState === '6');
     const state = up ? 'Up' : clean(a.ChannelStateDesc) || clean(a.ChannelState) || '?';

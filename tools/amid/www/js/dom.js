@@ -1,3 +1,5 @@
+import { duration } from './format.js';
+
 // DOM helpers. Text goes in as text (never as HTML): every value on the
 // page came from a PBX or a caller and is hostile.
 
@@ -54,6 +56,8 @@ export function setCells(tr, cells) {
     if (c.until !== undefined) td.dataset.until = String(c.until);
     else delete td.dataset.until;
     if (c.nodes) refill(td, c.nodes);
+    else if (c.t0 !== undefined) td.textContent = duration(Date.now() - c.t0);
+    else if (c.until !== undefined) td.textContent = c.until > Date.now() ? duration(c.until - Date.now()) : 'timed out';
     else td.textContent = c.text ?? '';
   });
 }

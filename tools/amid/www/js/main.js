@@ -170,8 +170,9 @@ class App {
     st.reset(snap || {}, Date.now());
     this.dirty.delete(server);
     this.stats.snapshots++;
-    if (msg && msg.server_state) this.setStatus(server, msg.server_state, '');
-    else if (this.status.get(server)?.state !== 'down') this.setStatus(server, 'up', '');
+    // A snapshot is the live state of a connected PBX, unless amid says
+    // otherwise (a snapshot taken while it is down is empty).
+    this.setStatus(server, (msg && (msg.server_state || msg.state_of_server)) || 'up', '');
     this.calls.rebuild(server, st);
     this.queues.rebuild(server, st);
     this.parked.rebuild(server, st);

@@ -1,0 +1,287 @@
+// The operator panel in headless Debian chromium against ami-sim, with
+// amid's contract served by the test double in lib/double.mjs (amid has no
+// state stream yet; see docs/panel.md). Every wait is bounded; a failing
+// test leaves a screenshot in $PANEL_ARTIFACTS (default: a temp dir).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startSim } from './lib/sim.mjs';
+import { startDouble } from './lib/double.mjs';
+import { AmiClient } from './lib/ami.mjs';
+import { launch, waitFor } from './lib/browser.mjs';
+
+const WWW = path.resolve(import.meta.dirname, '../../tools/amid/www');
+const ARTIFACTS = process.env.PANEL_ARTIFACTS || fs.mkdtempSync(path.join(os.tmpdir(), 'ami-panel-artifacts-'));
+const T = 10000; // generous bound for one UI condition on a loaded machine
+const MEMORY_CALLS = Number(process.env.PANEL_MEMORY_CALLS || 10000);
+
+const TOKENS = {
+  'amid_supervisor_0123456789': { name: 'supervisor', servers: ['*'], actions: ['*'], originate_context: ['test'], channels: ['*'] },
+  'amid_viewer_0123456789': { name: 'viewer', servers: ['pbx1'], actions: ['Originate', 'QueuePause'], originate_context: ['test'], channels: ['*'] },
+};
+const SUPERVISOR = 'amid_supervisor_0123456789';
+const VIEWER = 'amid_viewer_0123456789';
+
+let sim;
+let double;
+let browser;
+let page;
+let ami; // the sim "from outside"
+
+async function outside() {
+  if (ami && ami.sock && !ami.sock.destroyed) return ami;
+  ami = new AmiClient({ port: sim.port });
+  await ami.connect();
+  return ami;
+}
+
+async function simChannels() {
+  const r = await (await outside()).action({ Action: 'CoreShowChannels' });
+  return r.events.filter((e) => e.Event === 'CoreShowChannel').map((e) => e.Channel);
+}
+
+// Every test starts from a sim without calls.
+async function hangupAll() {
+  await (await outside()).action({ Action: 'Hangup', Channel: '/Local/' });
+  await waitFor('the sim to have no channel', async () => (await simChannels()).length === 0, T);
+  await page.waitForFunction(() => document.querySelectorAll('#calls-body tr.call').length === 0, null, { timeout: T });
+}
+
+async function originate(callerNum, exten = '101') {
+  const r = await (await outside()).action({
+    Action: 'Originate', Channel: 'Local/100@test', Context: 'test', Exten: exten, Priority: '1',
+    CallerID: `Caller ${callerNum} <${callerNum}>`, Async: 'true',
+  });
+  assert.equal(r.response.Response, 'Success');
+}
+
+// One test, with a screenshot when it fails.
+function check(name, fn) {
+  test(name, async () => {
+    try {
+      if (page.url().startsWith('http') && (await page.locator('#panel').isVisible())) await hangupAll();
+      await fn();
+    } catch (e) {
+      const file = path.join(ARTIFACTS, `${name.replace(/[^A-Za-z0-9]+/g, '_')}.png`);
+      await page?.screenshot({ path: file, fullPage: true }).catch(() => {});
+      e.message += `\n(screenshot: ${file})`;
+      throw e;
+    }
+  });
+}
+
+async function login(token) {
+  await page.goto(double.url);
+  await page.getByLabel('Token', { exact: true }).fill(token);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.locator('#servers [data-server="pbx1"][data-state="up"]').waitFor({ timeout: T });
+}
+
+async function logout() {
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByLabel('Token', { exact: true }).waitFor({ timeout: T });
+}
+
+const callRow = (num) => page.locator(`#calls-body tr[data-caller="${num}"]`);
+
+before(async () => {
+  sim = await startSim({ callDuration: 600000 });
+  double = await startDouble({ staticDir: WWW, servers: [{ name: 'pbx1', port: sim.port }], tokens: TOKENS });
+  browser = await launch();
+  page = browser.ctx.pages()[0] || (await browser.ctx.newPage());
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+});
+
+after(async () => {
+  ami?.close();
+  await browser?.close();
+  await double?.close();
+  await sim?.stop();
+  console.log(`screenshots of failures (if any): ${ARTIFACTS}`);
+});
+
+check('a wrong token is refused in plain words, the right one logs in and shows what it may do', async () => {
+  await page.goto(double.url);
+  await page.getByLabel('Token', { exact: true }).fill('amid_not_a_token');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByText('That token is not valid.').waitFor({ timeout: T });
+  await login(SUPERVISOR);
+  await page.locator('#access-body').getByText('supervisor').waitFor({ timeout: T });
+  assert.match(await page.locator('#servers').innerText(), /pbx1: connected/);
+  // The token never stays in the page.
+  assert.equal(await page.getByLabel('Token', { exact: true }).inputValue(), '');
+});
+
+check('a call originated in the sim from outside appears with both parties and is gone after its hangup', async () => {
+  await originate('5551001');
+  const row = callRow('5551001');
+  await row.waitFor({ timeout: T });
+  await page.waitForFunction(() => {
+    const tr = document.querySelector('#calls-body tr[data-caller="5551001"]');
+    return tr && /5551001/.test(tr.cells[1].textContent) && /101/.test(tr.cells[2].textContent) && tr.cells[3].textContent === 'Up' && tr.cells[5].textContent !== '';
+  }, null, { timeout: T });
+  assert.ok(await row.getByRole('button', { name: /^Hang up call from .*5551001.* to 101$/ }).isVisible());
+  // Hang it up from outside: the row goes.
+  const chans = (await simChannels()).filter((c) => c.startsWith('Local/100@test'));
+  assert.ok(chans.length >= 2);
+  const r = await (await outside()).action({ Action: 'Hangup', Channel: chans[0] });
+  assert.equal(r.response.Response, 'Success');
+  await row.waitFor({ state: 'detached', timeout: T });
+  await waitFor('the sim to end the call', async () => (await simChannels()).length === 0, T);
+});
+
+check('hang up from the page ends the channel in the sim', async () => {
+  await originate('5551002');
+  const row = callRow('5551002');
+  await row.waitFor({ timeout: T });
+  await waitFor('the call in the sim', async () => (await simChannels()).length === 2, T);
+  await row.getByRole('button', { name: /^Hang up/ }).click();
+  await waitFor('the sim to have no channel left', async () => (await simChannels()).length === 0, T);
+  await row.waitFor({ state: 'detached', timeout: T });
+  const sent = double.stats.actions.filter((a) => a.action.Action === 'Hangup');
+  assert.equal(sent.at(-1).action.Channel.startsWith('Local/100@test'), true);
+  assert.equal(sent.at(-1).refused, null);
+});
+
+check('click to call originates into the token\'s context and the call appears', async () => {
+  const form = page.locator('#dial-form');
+  await form.getByLabel('From (number or channel)').fill('100');
+  await form.getByLabel('To extension').fill('101');
+  await form.getByRole('button', { name: 'Call' }).click();
+  await page.locator('#calls-body tr.call').first().waitFor({ timeout: T });
+  const sent = double.stats.actions.filter((a) => a.action.Action === 'Originate').at(-1);
+  assert.deepEqual([sent.action.Channel, sent.action.Context, sent.action.Exten], ['Local/100@test', 'test', '101']);
+  await (await outside()).action({ Action: 'Hangup', Channel: '/Local/' });
+  await page.locator('#calls-body tr.call').first().waitFor({ state: 'detached', timeout: T });
+});
+
+const QUEUE = { Queue: 'support', Strategy: 'ringall', Holdtime: '12', TalkTime: '40', Completed: '4', Abandoned: '1', ServiceLevel: '20', ServicelevelPerf: '80.0' };
+const ALICE = { Queue: 'support', Interface: 'Local/200@test', MemberName: 'Agent Alice', StateInterface: 'Local/200@test', Membership: 'static', Penalty: '0', CallsTaken: '4', LastCall: '1796172810', LastPause: '0', InCall: '0', Status: '1', Paused: '0', PausedReason: '' };
+
+check('a queue caller waits, then is answered by a member', async () => {
+  double.push('pbx1', 'queue', 'added', 'support', QUEUE);
+  double.push('pbx1', 'member', 'added', 'support/Local/200@test', ALICE);
+  const card = page.locator('#queues-body article[data-queue="support"]');
+  await card.getByRole('cell', { name: 'free' }).waitFor({ timeout: T });
+  assert.match(await card.locator('dl.figures').innerText(), /Abandoned\s*1/);
+  double.push('pbx1', 'caller', 'added', 'support/1796188899.5', { Queue: 'support', Position: '1', Channel: 'Local/300@test-00000009;2', Uniqueid: '1796188899.5', CallerIDNum: '5552001', CallerIDName: 'Caller Q', Wait: '3' });
+  const waiting = card.locator('table.callers tbody tr');
+  await waiting.first().waitFor({ timeout: T });
+  assert.match(await waiting.first().innerText(), /1\s+Caller Q 5552001\s+0:0[3-9]/);
+  assert.match(await card.locator('dl.figures').innerText(), /Waiting\s*1/);
+  // Alice answers: the caller leaves the queue, Alice is in a call.
+  double.push('pbx1', 'caller', 'removed', 'support/1796188899.5');
+  double.push('pbx1', 'member', 'changed', 'support/Local/200@test', { ...ALICE, Status: '2', InCall: '1', CallsTaken: '5' });
+  await waiting.first().waitFor({ state: 'detached', timeout: T });
+  await card.getByRole('cell', { name: 'in call' }).waitFor({ timeout: T });
+  await card.getByRole('cell', { name: '5', exact: true }).waitFor({ timeout: T });
+  assert.ok(await card.getByText('Nobody waiting.').isVisible());
+});
+
+check('pause a member with a reason', async () => {
+  const card = page.locator('#queues-body article[data-queue="support"]');
+  await card.getByRole('button', { name: 'Pause Agent Alice in support' }).click();
+  const dlg = page.getByRole('dialog');
+  await dlg.getByLabel('Reason').fill('lunch');
+  await dlg.getByRole('button', { name: 'OK' }).click();
+  await waitFor('the QueuePause action', () => double.stats.actions.some((a) => a.action.Action === 'QueuePause'), T);
+  const sent = double.stats.actions.filter((a) => a.action.Action === 'QueuePause').at(-1).action;
+  assert.deepEqual(sent, { Action: 'QueuePause', Queue: 'support', Interface: 'Local/200@test', Paused: 'true', Reason: 'lunch' });
+  // ami-sim has no queues: it refuses QueuePause, and the panel says so.
+  await page.locator('#errors').getByText(/QueuePause on pbx1: The PBX refused QueuePause: Invalid\/unknown command/).waitFor({ timeout: T });
+  // The PBX's QueueMemberPause, as a real server sends it, shows the pause.
+  const since = Math.floor(Date.now() / 1000) - 5;
+  double.push('pbx1', 'member', 'changed', 'support/Local/200@test', { ...ALICE, Paused: '1', PausedReason: 'lunch', LastPause: String(since) });
+  await card.getByText(/paused: lunch for 0:0\d/).waitFor({ timeout: T });
+  await card.getByRole('button', { name: 'Unpause Agent Alice in support' }).waitFor({ timeout: T });
+});
+
+check('a token without Hangup sees no hang-up control, and the REST call is refused (403)', async () => {
+  await logout();
+  await login(VIEWER);
+  await originate('5551003');
+  const row = callRow('5551003');
+  await row.waitFor({ timeout: T });
+  assert.equal(await row.getByRole('button', { name: /Hang up/ }).count(), 0);
+  assert.equal(await page.getByRole('button', { name: /Hang up/ }).count(), 0);
+  assert.equal(await page.getByRole('button', { name: /Remove/ }).count(), 0);
+  const channel = (await simChannels())[0];
+  const status = await page.evaluate(async (ch) => {
+    const r = await fetch('/v1/servers/pbx1/actions', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ Action: 'Hangup', Channel: ch }) });
+    return r.status;
+  }, channel);
+  assert.equal(status, 403);
+  assert.equal((await simChannels()).length, 2, 'the refused Hangup reached the sim');
+  await (await outside()).action({ Action: 'Hangup', Channel: '/Local/' });
+  await row.waitFor({ state: 'detached', timeout: T });
+  await logout();
+  await login(SUPERVISOR);
+});
+
+check('the sim killed and restarted: a notice, then the state is right again', async () => {
+  await originate('5551004');
+  await callRow('5551004').waitFor({ timeout: T });
+  const port = sim.port;
+  ami?.close();
+  ami = null;
+  await sim.stop('SIGKILL');
+  await page.locator('#notices [data-kind="down"]').first().waitFor({ timeout: T });
+  await callRow('5551004').waitFor({ state: 'detached', timeout: T });
+  await page.locator('#servers [data-server="pbx1"][data-state="down"]').waitFor({ timeout: T });
+  sim = await startSim({ port, callDuration: 600000 });
+  await page.locator('#servers [data-server="pbx1"][data-state="up"]').waitFor({ timeout: 20000 });
+  await page.locator('#notices [data-kind="resync"]').first().waitFor({ timeout: T });
+  await originate('5551005');
+  await callRow('5551005').waitFor({ timeout: T });
+  assert.equal(await callRow('5551004').count(), 0, 'a call of the killed sim is still shown');
+  assert.equal(await page.locator('#calls-body tr.call').count(), 1);
+  await (await outside()).action({ Action: 'Hangup', Channel: '/Local/' });
+  await callRow('5551005').waitFor({ state: 'detached', timeout: T });
+});
+
+check('a hole in the stream\'s sequence numbers makes the panel rebuild from a fresh snapshot', async () => {
+  const before = await page.evaluate(() => window.panel.stats.snapshots);
+  double.skipSeq('pbx1', 5);
+  await originate('5551006');
+  await page.waitForFunction((n) => window.panel.stats.snapshots > n, before, { timeout: T });
+  await callRow('5551006').waitFor({ timeout: T });
+  await page.locator('#notices [data-kind="gap"]').first().waitFor({ timeout: T });
+  await (await outside()).action({ Action: 'Hangup', Channel: '/Local/' });
+  await callRow('5551006').waitFor({ state: 'detached', timeout: T });
+});
+
+check(`a page left open through ${MEMORY_CALLS} calls keeps its memory bounded`, async () => {
+  const cdp = await browser.ctx.newCDPSession(page);
+  const measure = async () => {
+    await cdp.send('HeapProfiler.collectGarbage');
+    const heap = await cdp.send('Runtime.getHeapUsage');
+    const dom = await cdp.send('Memory.getDOMCounters');
+    return { heap: heap.usedSize, nodes: dom.nodes, listeners: dom.jsEventListeners };
+  };
+  // Calls through the real sim: ten at a time, each hung up once it shows.
+  const a = await outside();
+  const batch = 10;
+  let done = 0;
+  let base = null;
+  const t0 = Date.now();
+  while (done < MEMORY_CALLS) {
+    const n = Math.min(batch, MEMORY_CALLS - done);
+    await Promise.all(Array.from({ length: n }, () => a.action({ Action: 'Originate', Channel: 'Local/100@test', Context: 'test', Exten: '101', Priority: '1', CallerID: '<5559999>', Async: 'true' })));
+    await page.waitForFunction((k) => document.querySelectorAll('#calls-body tr.call').length >= k, n, { timeout: T });
+    await a.action({ Action: 'Hangup', Channel: '/Local/' });
+    await page.waitForFunction(() => document.querySelectorAll('#calls-body tr.call').length === 0, null, { timeout: T });
+    done += n;
+    if (base === null && done >= Math.min(500, MEMORY_CALLS)) base = await measure();
+  }
+  const end = await measure();
+  const state = await page.evaluate(() => [...window.panel.states.values()].map((s) => Object.fromEntries(
+    [...Object.entries(s.maps).map(([k, m]) => [k, m.size]), ['calls', s.calls.size], ['queueOf', s.queueOf.size]])));
+  console.log(`memory: ${MEMORY_CALLS} calls in ${Date.now() - t0} ms; after ${Math.min(500, MEMORY_CALLS)} calls heap ${base.heap} B, ${base.nodes} DOM nodes; after all: heap ${end.heap} B, ${end.nodes} DOM nodes, ${end.listeners} listeners; store objects left ${JSON.stringify(state)}`);
+  // Only the queue objects the tests pushed are left (1 queue, 1 member).
+  assert.deepEqual(state, [{ channel: 0, bridge: 0, queue: 1, member: 1, caller: 0, parked: 0, device: 0, calls: 0, queueOf: 0 }]);
+  assert.ok(end.nodes <= base.nodes + 200, `DOM grew from ${base.nodes} to ${end.nodes} nodes`);
+  assert.ok(end.heap <= base.heap + 2 * 1024 * 1024, `heap grew from ${base.heap} to ${end.heap} bytes`);
+});
