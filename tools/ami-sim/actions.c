@@ -62,8 +62,24 @@ const sim_action_def *sim_actions(size_t *count)
     return actions;
 }
 
+/* --record: every action as received, headers in order, a blank line
+ * after each, flushed at once so a test can read it while the sim runs. */
+static void record(sim *s, const ami_packet *p)
+{
+    for (size_t i = 0; i < ami_packet_count(p); i++) {
+        const char *k, *v;
+        size_t kl, vl;
+        if (ami_packet_header(p, i, &k, &kl, &v, &vl) == 0)
+            fprintf(s->record, "%.*s: %.*s\n", (int)kl, k, (int)vl, v);
+    }
+    fputc('\n', s->record);
+    fflush(s->record);
+}
+
 void sim_dispatch(sim_conn *c, const ami_packet *p)
 {
+    if (c->sim->record)
+        record(c->sim, p);
     if (c->sim->opt.faults & SIM_FAULT_STALL)
         return;
     const char *id = ami_packet_action_id(p);

@@ -45,6 +45,7 @@ static void usage(FILE *f)
             "  --trickle-delay MS    delay between single-byte writes of --fault trickle\n"
             "                        (default 2)\n"
             "  --verbose             log connections and drops to stderr\n"
+            "  --record FILE         append every action received to FILE (tests)\n"
             "  --help                this text\n"
             "  --version             print the version\n"
             "\n"
@@ -135,6 +136,7 @@ enum {
     OPT_FAULT,
     OPT_TRICKLE,
     OPT_VERBOSE,
+    OPT_RECORD,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
     OPT_TLS_CA,
@@ -158,6 +160,7 @@ int main(int argc, char **argv)
         {"fault", required_argument, NULL, OPT_FAULT},
         {"trickle-delay", required_argument, NULL, OPT_TRICKLE},
         {"verbose", no_argument, NULL, OPT_VERBOSE},
+        {"record", required_argument, NULL, OPT_RECORD},
         {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
         {"tls-key", required_argument, NULL, OPT_TLS_KEY},
         {"tls-ca", required_argument, NULL, OPT_TLS_CA},
@@ -239,6 +242,9 @@ int main(int argc, char **argv)
         case OPT_VERBOSE:
             o->verbose = 1;
             break;
+        case OPT_RECORD:
+            o->record_file = optarg;
+            break;
         case OPT_TLS_CERT:
             o->tls_cert = optarg;
             break;
@@ -301,6 +307,10 @@ int main(int argc, char **argv)
     if (o->firehose)
         sim_firehose_init(&s);
 
+    if (o->record_file && !(s.record = fopen(o->record_file, "a"))) {
+        fprintf(stderr, "ami-sim: cannot open --record %s\n", o->record_file);
+        return 1;
+    }
     if (sim_tls_init(&s) != 0)
         return 1;
     int rc = 1;
@@ -314,6 +324,8 @@ int main(int argc, char **argv)
     }
     if (s.lfd >= 0)
         close(s.lfd);
+    if (s.record)
+        fclose(s.record);
     sim_calls_free(&s);
     sim_pbx_free(&s);
     sim_vars_free(&s.globals);

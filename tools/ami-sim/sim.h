@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <regex.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -195,6 +196,7 @@ typedef struct sim_options {
     uint64_t firehose;
     unsigned faults;
     int verbose;
+    const char *record_file; /* --record: append every action received */
     const char *tls_cert; /* serve TLS with this certificate chain (PEM) */
     const char *tls_key;
     const char *tls_ca; /* require client certificates issued by this CA */
@@ -228,6 +230,7 @@ typedef struct sim {
     void *tls_ctx; /* SSL_CTX *, NULL when serving plain TCP */
 
     struct sim_pbx *pbx; /* bridges, queues, parking, device states (pbx.h) */
+    FILE *record;        /* --record */
 } sim;
 
 /* clock.c */
