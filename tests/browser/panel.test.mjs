@@ -1,7 +1,9 @@
-// The operator panel in headless Debian chromium against ami-sim, with
-// amid's contract served by the test double in lib/double.mjs (amid has no
-// state stream yet; see docs/panel.md). Every wait is bounded; a failing
-// test leaves a screenshot in $PANEL_ARTIFACTS (default: a temp dir).
+// The operator panel in headless Debian chromium against the real amid
+// (tools/amid) in front of ami-sim. amid has no state stream yet, so the
+// browser talks to lib/shim.mjs, which passes everything to amid and serves
+// only WS /v1/state, built from amid's own event stream (see that file and
+// docs/panel.md). Every wait is bounded; a failing test leaves a
+// screenshot in $PANEL_ARTIFACTS (default: a temp dir).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,24 +11,40 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startSim } from './lib/sim.mjs';
-import { startDouble } from './lib/double.mjs';
+import { startAmid, newToken } from './lib/amid.mjs';
+import { startShim } from './lib/shim.mjs';
 import { AmiClient } from './lib/ami.mjs';
 import { launch, waitFor } from './lib/browser.mjs';
 
 const WWW = path.resolve(import.meta.dirname, '../../tools/amid/www');
 const ARTIFACTS = process.env.PANEL_ARTIFACTS || fs.mkdtempSync(path.join(os.tmpdir(), 'ami-panel-artifacts-'));
 const T = 10000; // generous bound for one UI condition on a loaded machine
+const T_RECONNECT = 30000; // amid's reconnect to a restarted PBX (backoff)
 const MEMORY_CALLS = Number(process.env.PANEL_MEMORY_CALLS || 10000);
+const RECORD = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ami-panel-sim-')), 'actions.record');
 
 const TOKENS = {
-  'amid_supervisor_0123456789': { name: 'supervisor', servers: ['*'], actions: ['*'], originate_context: ['test'], channels: ['*'] },
-  'amid_viewer_0123456789': { name: 'viewer', servers: ['pbx1'], actions: ['Originate', 'QueuePause'], originate_context: ['test'], channels: ['*'] },
+  supervisor: { ...newToken(), servers: '*', actions: '*', events: '*', originate_context: 'test' },
+  viewer: { ...newToken(), servers: 'pbx1', actions: ['Originate', 'QueuePause'], events: '*', originate_context: 'test' },
+  shim: { ...newToken(), servers: '*', actions: ['CoreShowChannels', 'QueueStatus', 'ParkedCalls'], events: '*' },
 };
-const SUPERVISOR = 'amid_supervisor_0123456789';
-const VIEWER = 'amid_viewer_0123456789';
+const SUPERVISOR = TOKENS.supervisor.token;
+const VIEWER = TOKENS.viewer.token;
+
+// The actions the sim received (ami-sim --record), as header objects.
+function received() {
+  let text = '';
+  try { text = fs.readFileSync(RECORD, 'utf8'); } catch (e) { return []; }
+  return text.split('\n\n').filter(Boolean).map((b) => Object.fromEntries(b.split('\n').map((l) => {
+    const i = l.indexOf(':');
+    return [l.slice(0, i), l.slice(i + 1).trim()];
+  })));
+}
 
 let sim;
-let double;
+let amid;
+let shim;
+let panelUrl;
 let browser;
 let page;
 let ami; // the sim "from outside"
@@ -50,9 +68,9 @@ async function hangupAll() {
   await page.waitForFunction(() => document.querySelectorAll('#calls-body tr.call').length === 0, null, { timeout: T });
 }
 
-async function originate(callerNum, exten = '101') {
+async function originate(callerNum, exten = '101', channel = 'Local/100@test') {
   const r = await (await outside()).action({
-    Action: 'Originate', Channel: 'Local/100@test', Context: 'test', Exten: exten, Priority: '1',
+    Action: 'Originate', Channel: channel, Context: 'test', Exten: exten, Priority: '1',
     CallerID: `Caller ${callerNum} <${callerNum}>`, Async: 'true',
   });
   assert.equal(r.response.Response, 'Success');
@@ -74,7 +92,7 @@ function check(name, fn) {
 }
 
 async function login(token) {
-  await page.goto(double.url);
+  await page.goto(panelUrl);
   await page.getByLabel('Token', { exact: true }).fill(token);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.locator('#servers [data-server="pbx1"][data-state="up"]').waitFor({ timeout: T });
@@ -88,8 +106,12 @@ async function logout() {
 const callRow = (num) => page.locator(`#calls-body tr[data-caller="${num}"]`);
 
 before(async () => {
-  sim = await startSim({ callDuration: 600000 });
-  double = await startDouble({ staticDir: WWW, servers: [{ name: 'pbx1', port: sim.port }], tokens: TOKENS });
+  sim = await startSim({ callDuration: 600000, record: RECORD });
+  shim = await startShim({ servers: ['pbx1'], token: TOKENS.shim.token });
+  amid = await startAmid({ staticDir: WWW, servers: [{ name: 'pbx1', port: sim.port }], tokens: TOKENS, origins: [shim.url] });
+  shim.attach(amid.url);
+  panelUrl = shim.url;
+  await waitFor('the state stream to be synced', () => shim.synced('pbx1'), T_RECONNECT);
   browser = await launch();
   page = browser.ctx.pages()[0] || (await browser.ctx.newPage());
   page.on('pageerror', (e) => console.error('page error:', e.message));
@@ -98,13 +120,15 @@ before(async () => {
 after(async () => {
   ami?.close();
   await browser?.close();
-  await double?.close();
+  await shim?.close();
+  const r = await amid?.stop();
   await sim?.stop();
   console.log(`screenshots of failures (if any): ${ARTIFACTS}`);
+  if (r && r.code !== 0) console.error(`amid exit ${JSON.stringify(r)}: ${amid.log().slice(-2000)}`);
 });
 
 check('a wrong token is refused in plain words, the right one logs in and shows what it may do', async () => {
-  await page.goto(double.url);
+  await page.goto(panelUrl);
   await page.getByLabel('Token', { exact: true }).fill('amid_not_a_token');
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByText('That token is not valid.').waitFor({ timeout: T });
@@ -141,9 +165,8 @@ check('hang up from the page ends the channel in the sim', async () => {
   await row.getByRole('button', { name: /^Hang up/ }).click();
   await waitFor('the sim to have no channel left', async () => (await simChannels()).length === 0, T);
   await row.waitFor({ state: 'detached', timeout: T });
-  const sent = double.stats.actions.filter((a) => a.action.Action === 'Hangup');
-  assert.equal(sent.at(-1).action.Channel.startsWith('Local/100@test'), true);
-  assert.equal(sent.at(-1).refused, null);
+  const hang = received().filter((a) => a.Action === 'Hangup').at(-1);
+  assert.ok(hang && hang.Channel.startsWith('Local/100@test'), 'the Hangup did not reach the sim');
 });
 
 check('click to call originates into the token\'s context and the call appears', async () => {
@@ -152,51 +175,60 @@ check('click to call originates into the token\'s context and the call appears',
   await form.getByLabel('To extension').fill('101');
   await form.getByRole('button', { name: 'Call' }).click();
   await page.locator('#calls-body tr.call').first().waitFor({ timeout: T });
-  const sent = double.stats.actions.filter((a) => a.action.Action === 'Originate').at(-1);
-  assert.deepEqual([sent.action.Channel, sent.action.Context, sent.action.Exten], ['Local/100@test', 'test', '101']);
+  const sent = received().filter((a) => a.Action === 'Originate').at(-1);
+  assert.deepEqual([sent.Channel, sent.Context, sent.Exten], ['Local/100@test', 'test', '101']);
   await (await outside()).action({ Action: 'Hangup', Channel: '/Local/' });
   await page.locator('#calls-body tr.call').first().waitFor({ state: 'detached', timeout: T });
 });
 
-const QUEUE = { Queue: 'support', Strategy: 'ringall', Holdtime: '12', TalkTime: '40', Completed: '4', Abandoned: '1', ServiceLevel: '20', ServicelevelPerf: '80.0' };
-const ALICE = { Queue: 'support', Interface: 'Local/200@test', MemberName: 'Agent Alice', StateInterface: 'Local/200@test', Membership: 'static', Penalty: '0', CallsTaken: '4', LastCall: '1796172810', LastPause: '0', InCall: '0', Status: '1', Paused: '0', PausedReason: '' };
+const card = (q) => page.locator(`#queues-body article[data-queue="${q}"]`);
+const member = (q, name) => card(q).locator('table.members tbody tr').filter({ hasText: name });
 
 check('a queue caller waits, then is answered by a member', async () => {
-  double.push('pbx1', 'queue', 'added', 'support', QUEUE);
-  double.push('pbx1', 'member', 'added', 'support/Local/200@test', ALICE);
-  const card = page.locator('#queues-body article[data-queue="support"]');
-  await card.getByRole('cell', { name: 'free' }).waitFor({ timeout: T });
-  assert.match(await card.locator('dl.figures').innerText(), /Abandoned\s*1/);
-  double.push('pbx1', 'caller', 'added', 'support/1796188899.5', { Queue: 'support', Position: '1', Channel: 'Local/300@test-00000009;2', Uniqueid: '1796188899.5', CallerIDNum: '5552001', CallerIDName: 'Caller Q', Wait: '3' });
-  const waiting = card.locator('table.callers tbody tr');
+  // The sim's queues: support (Alice, Bob) and sales (Carol, paused).
+  await member('sales', 'Agent Carol').getByText(/^paused/).waitFor({ timeout: T });
+  await member('support', 'Agent Alice').getByRole('cell', { name: 'free' }).waitFor({ timeout: T });
+  // A caller into sales waits: Carol is paused.
+  await originate('5552001', 'wait', 'Local/301@test');
+  const waiting = card('sales').locator('table.callers tbody tr');
   await waiting.first().waitFor({ timeout: T });
-  assert.match(await waiting.first().innerText(), /1\s+Caller Q 5552001\s+0:0[3-9]/);
-  assert.match(await card.locator('dl.figures').innerText(), /Waiting\s*1/);
-  // Alice answers: the caller leaves the queue, Alice is in a call.
-  double.push('pbx1', 'caller', 'removed', 'support/1796188899.5');
-  double.push('pbx1', 'member', 'changed', 'support/Local/200@test', { ...ALICE, Status: '2', InCall: '1', CallsTaken: '5' });
+  assert.match(await waiting.first().innerText(), /^1\s+Caller 5552001 5552001\s+0:\d\d$/);
+  await page.waitForFunction(() => /Waiting\s*1/.test(document.querySelector('#queues-body article[data-queue="sales"] dl.figures').innerText), null, { timeout: T });
+  // Carol is unpaused from the page and takes the caller.
+  await member('sales', 'Agent Carol').getByRole('button', { name: 'Unpause Agent Carol in sales' }).click();
   await waiting.first().waitFor({ state: 'detached', timeout: T });
-  await card.getByRole('cell', { name: 'in call' }).waitFor({ timeout: T });
-  await card.getByRole('cell', { name: '5', exact: true }).waitFor({ timeout: T });
-  assert.ok(await card.getByText('Nobody waiting.').isVisible());
+  await member('sales', 'Agent Carol').getByRole('cell', { name: 'in call' }).waitFor({ timeout: T });
+  assert.ok(await card('sales').getByText('Nobody waiting.').isVisible());
+  const call = page.locator('#calls-body tr.call').filter({ hasText: '5552001' });
+  await call.first().waitFor({ timeout: T });
+  assert.equal(await call.first().locator('td').nth(5).innerText(), 'sales');
+  const unpause = received().filter((a) => a.Action === 'QueuePause').at(-1);
+  assert.deepEqual([unpause.Queue, unpause.Interface, unpause.Paused], ['sales', 'Local/202@test', 'false']);
 });
 
 check('pause a member with a reason', async () => {
-  const card = page.locator('#queues-body article[data-queue="support"]');
-  await card.getByRole('button', { name: 'Pause Agent Alice in support' }).click();
+  await member('support', 'Agent Alice').getByRole('button', { name: 'Pause Agent Alice in support' }).click();
   const dlg = page.getByRole('dialog');
   await dlg.getByLabel('Reason').fill('lunch');
   await dlg.getByRole('button', { name: 'OK' }).click();
-  await waitFor('the QueuePause action', () => double.stats.actions.some((a) => a.action.Action === 'QueuePause'), T);
-  const sent = double.stats.actions.filter((a) => a.action.Action === 'QueuePause').at(-1).action;
-  assert.deepEqual(sent, { Action: 'QueuePause', Queue: 'support', Interface: 'Local/200@test', Paused: 'true', Reason: 'lunch' });
-  // ami-sim has no queues: it refuses QueuePause, and the panel says so.
-  await page.locator('#errors').getByText(/QueuePause on pbx1: The PBX refused QueuePause: Invalid\/unknown command/).waitFor({ timeout: T });
-  // The PBX's QueueMemberPause, as a real server sends it, shows the pause.
-  const since = Math.floor(Date.now() / 1000) - 5;
-  double.push('pbx1', 'member', 'changed', 'support/Local/200@test', { ...ALICE, Paused: '1', PausedReason: 'lunch', LastPause: String(since) });
-  await card.getByText(/paused: lunch for 0:0\d/).waitFor({ timeout: T });
-  await card.getByRole('button', { name: 'Unpause Agent Alice in support' }).waitFor({ timeout: T });
+  await member('support', 'Agent Alice').getByText(/^paused: lunch for \d+:\d\d$/).waitFor({ timeout: T });
+  await member('support', 'Agent Alice').getByRole('button', { name: 'Unpause Agent Alice in support' }).waitFor({ timeout: T });
+  const sent = received().filter((a) => a.Action === 'QueuePause').at(-1);
+  assert.deepEqual([sent.Queue, sent.Interface, sent.Paused, sent.Reason], ['support', 'Local/200@test', 'true', 'lunch']);
+});
+
+check('an error from the PBX is shown in plain words', async () => {
+  // Alice is paused already: unpausing a member of a queue that does not exist fails at the PBX.
+  const status = await page.evaluate(async () => {
+    const { action } = await import('/js/api.js');
+    try {
+      await action('pbx1', { Action: 'QueuePause', Queue: 'nosuchqueue', Interface: 'Local/200@test', Paused: 'false' });
+      return 'accepted';
+    } catch (e) {
+      return e.message;
+    }
+  });
+  assert.match(status, /^The PBX refused QueuePause: /);
 });
 
 check('a token without Hangup sees no hang-up control, and the REST call is refused (403)', async () => {
@@ -213,8 +245,10 @@ check('a token without Hangup sees no hang-up control, and the REST call is refu
     const r = await fetch('/v1/servers/pbx1/actions', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ Action: 'Hangup', Channel: ch }) });
     return r.status;
   }, channel);
+  const hangups = received().filter((a) => a.Action === 'Hangup').length;
   assert.equal(status, 403);
-  assert.equal((await simChannels()).length, 2, 'the refused Hangup reached the sim');
+  assert.equal((await simChannels()).length, 2, 'the refused Hangup ended the call');
+  assert.equal(received().filter((a) => a.Action === 'Hangup').length, hangups, 'the refused Hangup reached the sim');
   await (await outside()).action({ Action: 'Hangup', Channel: '/Local/' });
   await row.waitFor({ state: 'detached', timeout: T });
   await logout();
@@ -228,12 +262,12 @@ check('the sim killed and restarted: a notice, then the state is right again', a
   ami?.close();
   ami = null;
   await sim.stop('SIGKILL');
-  await page.locator('#notices [data-kind="down"]').first().waitFor({ timeout: T });
-  await callRow('5551004').waitFor({ state: 'detached', timeout: T });
-  await page.locator('#servers [data-server="pbx1"][data-state="down"]').waitFor({ timeout: T });
-  sim = await startSim({ port, callDuration: 600000 });
-  await page.locator('#servers [data-server="pbx1"][data-state="up"]').waitFor({ timeout: 20000 });
+  sim = await startSim({ port, callDuration: 600000, record: RECORD });
+  // amid reconnects and reports a gap; the panel says so and rebuilds.
+  await page.locator('#notices [data-kind="gap"]').first().waitFor({ timeout: T_RECONNECT });
   await page.locator('#notices [data-kind="resync"]').first().waitFor({ timeout: T });
+  await callRow('5551004').waitFor({ state: 'detached', timeout: T });
+  await page.locator('#servers [data-server="pbx1"][data-state="up"]').waitFor({ timeout: T });
   await originate('5551005');
   await callRow('5551005').waitFor({ timeout: T });
   assert.equal(await callRow('5551004').count(), 0, 'a call of the killed sim is still shown');
@@ -244,7 +278,7 @@ check('the sim killed and restarted: a notice, then the state is right again', a
 
 check('a hole in the stream\'s sequence numbers makes the panel rebuild from a fresh snapshot', async () => {
   const before = await page.evaluate(() => window.panel.stats.snapshots);
-  double.skipSeq('pbx1', 5);
+  shim.skipSeq('pbx1', 5);
   await originate('5551006');
   await page.waitForFunction((n) => window.panel.stats.snapshots > n, before, { timeout: T });
   await callRow('5551006').waitFor({ timeout: T });
@@ -280,8 +314,8 @@ check(`a page left open through ${MEMORY_CALLS} calls keeps its memory bounded`,
   const state = await page.evaluate(() => [...window.panel.states.values()].map((s) => Object.fromEntries(
     [...Object.entries(s.maps).map(([k, m]) => [k, m.size]), ['calls', s.calls.size], ['queueOf', s.queueOf.size]])));
   console.log(`memory: ${MEMORY_CALLS} calls in ${Date.now() - t0} ms; after ${Math.min(500, MEMORY_CALLS)} calls heap ${base.heap} B, ${base.nodes} DOM nodes; after all: heap ${end.heap} B, ${end.nodes} DOM nodes, ${end.listeners} listeners; store objects left ${JSON.stringify(state)}`);
-  // Only the queue objects the tests pushed are left (1 queue, 1 member).
-  assert.deepEqual(state, [{ channel: 0, bridge: 0, queue: 1, member: 1, caller: 0, parked: 0, device: 0, calls: 0, queueOf: 0 }]);
+  // Only the sim's queues and members are left.
+  assert.deepEqual(state, [{ channel: 0, bridge: 0, queue: 2, member: 3, caller: 0, parked: 0, device: 0, calls: 0, queueOf: 0 }]);
   assert.ok(end.nodes <= base.nodes + 200, `DOM grew from ${base.nodes} to ${end.nodes} nodes`);
   assert.ok(end.heap <= base.heap + 2 * 1024 * 1024, `heap grew from ${base.heap} to ${end.heap} bytes`);
 });

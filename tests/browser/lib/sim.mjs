@@ -11,9 +11,21 @@ export function binDir() {
   return d;
 }
 
-export async function startSim({ port = 0, callDuration = 60000, extra = [], timeoutMs = 10000 } = {}) {
+// A restart on a given port retries while the old socket lingers (bounded).
+export async function startSim(opts = {}) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (e) {
+      if (!opts.port || attempt >= 50) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+async function startOnce({ port = 0, callDuration = 60000, record = null, extra = [], timeoutMs = 10000 } = {}) {
   const args = ['--listen', `127.0.0.1:${port}`, '--call-duration', String(callDuration),
-    '--write-timeout', '0', ...extra];
+    '--write-timeout', '0', ...(record ? ['--record', record] : []), ...extra];
   const child = spawn(path.join(binDir(), 'ami-sim'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
