@@ -103,11 +103,14 @@ static int member_line(sim_queue *q, char *v)
 {
     char *f[8] = {0};
     int nf = 0;
-    for (char *save = NULL, *t = strtok_r(v, ",", &save); t && nf < 8;
-         t = strtok_r(NULL, ",", &save))
-        f[nf++] = trim(t);
-    /* strtok_r skips empty fields; member lines rarely leave holes, and
-     * a hole only shifts optional fields, which are validated below. */
+    /* Split at every comma: empty fields keep their place. */
+    for (char *t = v; t && nf < 8; nf++) {
+        char *comma = strchr(t, ',');
+        if (comma)
+            *comma = '\0';
+        f[nf] = trim(t);
+        t = comma ? comma + 1 : NULL;
+    }
     if (nf == 0 || !*f[0] || strchr(f[0], '/') == NULL)
         return -1;
     size_t count = 0;
