@@ -68,9 +68,12 @@ async function hangupAll() {
   await page.waitForFunction(() => document.querySelectorAll('#calls-body tr.call').length === 0, null, { timeout: T });
 }
 
-async function originate(callerNum, exten = '101', channel = 'Local/100@test') {
+// exten: where the ;1 half goes; app: instead, the ;2 half runs the
+// channel's extension (Queue for 300/301) and the ;1 runs this application.
+async function originate(callerNum, exten = '101', channel = 'Local/100@test', app = null) {
+  const dest = app ? { Application: app, Data: '600' } : { Context: 'test', Exten: exten, Priority: '1' };
   const r = await (await outside()).action({
-    Action: 'Originate', Channel: channel, Context: 'test', Exten: exten, Priority: '1',
+    Action: 'Originate', Channel: channel, ...dest,
     CallerID: `Caller ${callerNum} <${callerNum}>`, Async: 'true',
   });
   assert.equal(r.response.Response, 'Success');
@@ -189,7 +192,7 @@ check('a queue caller waits, then is answered by a member', async () => {
   await member('sales', 'Agent Carol').getByText(/^paused/).waitFor({ timeout: T });
   await member('support', 'Agent Alice').getByRole('cell', { name: 'free' }).waitFor({ timeout: T });
   // A caller into sales waits: Carol is paused.
-  await originate('5552001', 'wait', 'Local/301@test');
+  await originate('5552001', null, 'Local/301@test', 'Wait');
   const waiting = card('sales').locator('table.callers tbody tr');
   await waiting.first().waitFor({ timeout: T });
   assert.match(await waiting.first().innerText(), /^1\s+Caller 5552001 5552001\s+0:\d\d$/);

@@ -189,12 +189,12 @@ export class QueuesView {
     const key = JSON.stringify(fig);
     if (c.figures.dataset.key === key) return;
     c.figures.dataset.key = key;
-    c.figures.replaceChildren(...fig.filter(([, v, t]) => v || t !== undefined).flatMap(([k, v, t]) => [
+    // One <div> per term and value (allowed in a <dl>), so they wrap as pairs.
+    c.figures.replaceChildren(...fig.filter(([, v, t]) => v || t !== undefined).map(([k, v, t]) => h('div', {},
       h('dt', {}, k),
       t !== undefined
         ? h('dd', t === null ? {} : { 'data-t0': String(Math.round(t)) }, t === null ? '—' : duration(Date.now() - t))
-        : h('dd', {}, v),
-    ]));
+        : h('dd', {}, v))));
   }
 
   summary() {
