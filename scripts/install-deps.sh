@@ -12,6 +12,8 @@ packages=(
   jq python3                         # the CLI tests check JSON with jq; scripted peers
   clang-format valgrind procps
   libuv1-dev libev-dev libevent-dev  # event-loop adapter tests (optional)
+  libwebsockets-dev libwebsockets-evlib-uv libinih-dev  # amid (HTTP/WebSocket on libuv, its config)
+  chromium nodejs npm                # the panel's browser tests (tests/browser: playwright-core drives Debian's chromium)
 )
 
 missing=()

@@ -18,6 +18,7 @@ import { launch, waitFor } from './lib/browser.mjs';
 
 const WWW = path.resolve(import.meta.dirname, '../../tools/amid/www');
 const ARTIFACTS = process.env.PANEL_ARTIFACTS || fs.mkdtempSync(path.join(os.tmpdir(), 'ami-panel-artifacts-'));
+fs.mkdirSync(ARTIFACTS, { recursive: true });
 const T = 10000; // generous bound for one UI condition on a loaded machine
 const T_RECONNECT = 30000; // amid's reconnect to a restarted PBX (backoff)
 const MEMORY_CALLS = Number(process.env.PANEL_MEMORY_CALLS || 10000);
@@ -182,6 +183,25 @@ check('click to call originates into the token\'s context and the call appears',
   assert.deepEqual([sent.Channel, sent.Context, sent.Exten], ['Local/100@test', 'test', '101']);
   await (await outside()).action({ Action: 'Hangup', Channel: '/Local/' });
   await page.locator('#calls-body tr.call').first().waitFor({ state: 'detached', timeout: T });
+});
+
+check('park from the page: the parked call shows its space, lot, time parked and time left', async () => {
+  await originate('5551007');
+  const row = callRow('5551007');
+  await row.waitFor({ timeout: T });
+  await row.getByRole('button', { name: /^Park call from/ }).click();
+  const parked = page.locator('#parked-body tr.parked-call');
+  await parked.first().waitFor({ timeout: T });
+  await page.waitForFunction(() => {
+    const tr = document.querySelector('#parked-body tr.parked-call');
+    const c = tr && [...tr.cells].map((x) => x.textContent);
+    return c && c[1] === '701' && c[2] === 'default' && /5551007/.test(c[3]) && /^\d+:\d\d$/.test(c[4]) && /^\d+:\d\d$/.test(c[5]);
+  }, null, { timeout: T });
+  await row.getByText('parked 701').waitFor({ timeout: T });
+  const park = received().filter((a) => a.Action === 'Park').at(-1);
+  assert.ok(park && park.Channel.startsWith('Local/100@test'));
+  await hangupAll();
+  await parked.first().waitFor({ state: 'detached', timeout: T });
 });
 
 const card = (q) => page.locator(`#queues-body article[data-queue="${q}"]`);
