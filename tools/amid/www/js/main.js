@@ -320,7 +320,7 @@ class App {
       ...row('Token', p.name || '(unnamed)'),
       ...row('Servers', all(p.servers)),
       ...row('Actions', all(p.actions)),
-      ...row('Originate into', p.contexts.length ? p.contexts.join(', ') : 'no context'),
+      ...row('Originate into', p.anyContext() ? 'any context' : p.contexts.length ? p.contexts.join(', ') : 'no context'),
       ...row('Channels', p.channels ? all(p.channels) : 'any'),
       ...row('Events', all(p.events)),
       ...(p.known ? [] : row('Note', 'amid did not report this token’s permissions: every control is shown and amid refuses what the token may not do')),
@@ -329,13 +329,19 @@ class App {
 
   renderDialForm() {
     const contexts = this.perms.originateContexts();
-    const ok = this.perms.may('Originate') && contexts.length > 0;
+    const any = this.perms.anyContext();
+    const ok = this.perms.may('Originate') && (contexts.length > 0 || any);
     $('dial').hidden = !ok;
     $('nav-dial').hidden = !ok;
     if (!ok) return;
     const f = $('dial-form');
     f.elements.server.replaceChildren(...[...this.states.keys()].map((n) => h('option', { value: n }, n)));
-    f.elements.context.replaceChildren(...contexts.map((c) => h('option', { value: c }, c)));
+    // The token's contexts to choose from, or any context typed in.
+    const old = f.elements.context;
+    const field = any
+      ? h('input', { name: 'context', required: true, spellcheck: 'false', value: contexts[0] || '' })
+      : h('select', { name: 'context', required: true }, ...contexts.map((c) => h('option', { value: c }, c)));
+    old.replaceWith(field);
   }
 
   startTicking() {
@@ -431,9 +437,9 @@ class App {
     const contexts = this.perms.originateContexts();
     const v = await this.ask(`Transfer ${label}`, [
       { name: 'exten', label: 'Extension', required: true },
-      contexts.length
+      contexts.length && !this.perms.anyContext()
         ? { name: 'context', label: 'Context', options: contexts }
-        : { name: 'context', label: 'Context', required: true },
+        : { name: 'context', label: 'Context', required: true, value: contexts[0] || '' },
     ]);
     if (!v) return;
     await this.run(server, { Action: 'BlindTransfer', Channel: channel, Context: v.context, Exten: v.exten }, button);

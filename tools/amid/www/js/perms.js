@@ -50,9 +50,14 @@ export class Perms {
     return this.channels.some((g) => g === '*' || globMatch(g, channel));
   }
 
-  // Contexts offered for Originate: the token's own (none: click-to-call
-  // cannot be offered, as amid refuses an Originate without one).
+  // Contexts offered for Originate and transfers: the token's own. An
+  // empty list with anyContext() true means any context (amid's "*", or
+  // no originate_context in the token).
   originateContexts() {
     return this.contexts.filter((c) => c !== '*');
+  }
+
+  anyContext() {
+    return this.contexts.includes('*') || (!this.known && this.contexts.length === 0);
   }
 }
