@@ -95,7 +95,8 @@ static int cmp_str(const void *a, const void *b)
 
 static char *lines_join(lines *l)
 {
-    qsort(l->v, l->n, sizeof(char *), cmp_str);
+    if (l->n)
+        qsort(l->v, l->n, sizeof(char *), cmp_str);
     size_t total = 1;
     for (size_t i = 0; i < l->n; i++)
         total += strlen(l->v[i]) + 1;

@@ -202,10 +202,13 @@ static void test_reconcile(void **state)
 
 static void race_events(ami_state *st)
 {
+    ami_state_stats s;
     /* While CoreShowChannels is in flight: B hangs up, E appears, A answers. */
     assert_int_equal(feed_chan(st, "Hangup", "B", "Local/b-1;1", "6", "Cause: 16\n"), 1);
     assert_int_equal(feed_chan(st, "Newchannel", "E", "Local/e-1;1", "0", NULL), 1);
     assert_int_equal(feed_chan(st, "Newstate", "A", "Local/a-1;1", "6", NULL), 1);
+    ami_state_stats_get(st, &s);
+    assert_int_equal(s.tombstones, 1);
 }
 
 static void test_hangup_mid_list(void **state)
@@ -225,6 +228,9 @@ static void test_hangup_mid_list(void **state)
     assert_string_equal(ami_state_object_get(a, "ChannelState"), "6");
     assert_int_equal(ami_state_count(st, AMI_STATE_CHANNEL), 2);
     assert_int_equal(ami_state_is_synced(st), 1);
+    ami_state_stats s;
+    ami_state_stats_get(st, &s);
+    assert_int_equal(s.tombstones, 0);
     free(items[0]);
     free(items[1]);
     ami_state_free(st);
@@ -437,6 +443,8 @@ static void test_hostile_fields(void **state)
     (void)state;
     ami_state *st;
     assert_int_equal(ami_state_create(&st), 0);
+    static const char absurd_duration[] = "Event: CoreShowChannel\nChannelState: 6\nUniqueid: c1\n"
+                                          "Duration: 99999999999:99:99\nBridgeId: \n";
     /* Missing fields: nothing stored, no crash. */
     static const char *const bad[] = {
         "Event: Newchannel\nChannel: x\n",
@@ -452,8 +460,7 @@ static void test_hostile_fields(void **state)
         "Event: Rename\nUniqueid: zz\nChannelState: 6\n",
         "Event: \n",
         "Response: Success\nUniqueid: 1\n",
-        "Event: CoreShowChannel\nChannelState: 6\nUniqueid: c1\nDuration: 99999999999:99:99\n"
-        "BridgeId: \n",
+        absurd_duration,
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_true(ami_state_feed_event(st, NULL) == AMI_ERR_INVALID && feed(st, bad[i]) >= 0);
@@ -531,6 +538,16 @@ static void test_million_channels_and_hangup_storm(void **state)
     ami_packet_free(p);
     ami_state_stats_get(st, &s);
     assert_int_equal(s.contradictions, 200000);
+    /* No list in flight: removals leave no tombstones behind. */
+    for (unsigned i = 0; i < 1000; i++) {
+        char uidbuf[32], name[64];
+        snprintf(uidbuf, sizeof uidbuf, "t%u", i);
+        snprintf(name, sizeof name, "Local/t-%u;1", i);
+        feed_chan(st, "Newchannel", uidbuf, name, "0", NULL);
+        feed_chan(st, "Hangup", uidbuf, name, "0", NULL);
+    }
+    ami_state_stats_get(st, &s);
+    assert_int_equal(s.tombstones, 0);
     assert_int_equal(ami_state_count(st, AMI_STATE_CHANNEL), 10000);
     ami_state_free(st);
 }
