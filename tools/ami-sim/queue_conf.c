@@ -24,8 +24,7 @@
 #include <strings.h>
 #include <time.h>
 
-#define MAX_QUEUES  64
-#define MAX_MEMBERS 256
+#define MAX_QUEUES 64
 
 sim_queue *sim_queue_add(sim *s, const char *name)
 {
@@ -116,7 +115,7 @@ static int member_line(sim_queue *q, char *v)
     size_t count = 0;
     for (const sim_qmember *m = q->members; m; m = m->next)
         count++;
-    if (count >= MAX_MEMBERS || sim_qmember_find(q, f[0]))
+    if (count >= SIM_QUEUE_MAX_MEMBERS || sim_qmember_find(q, f[0]))
         return -1;
     sim_qmember *m = sim_qmember_add(q, f[0], nf > 2 ? f[2] : NULL);
     if (nf > 1 && *f[1] && parse_int(f[1], 0, 1000000, &m->penalty) != 0)
