@@ -9,6 +9,7 @@
  */
 #include <ami/state.h>
 
+#include "result.h"
 #include "session_internal.h"
 
 #include <stdint.h>

@@ -11,8 +11,10 @@ packages=(
   libjansson-dev                     # JSON output of the `ami` tool
   jq python3                         # the CLI tests check JSON with jq; scripted peers
   clang-format valgrind procps
-  libuv1-dev libev-dev libevent-dev  # event-loop adapter tests (optional)
-  libwebsockets-dev libwebsockets-evlib-uv libinih-dev  # amid (HTTP/WebSocket on libuv, its config)
+  libuv1-dev libev-dev libevent-dev  # event-loop adapter tests (optional); libuv: amid's loop
+  libwebsockets-dev libwebsockets-evlib-uv  # amid: HTTP, WebSocket, TLS on the libuv loop
+  libinih-dev                        # amid: amid.conf (INI)
+  python3-websockets curl            # amid's end-to-end tests; the demo's REST call
   chromium nodejs npm                # the panel's browser tests (tests/browser: playwright-core drives Debian's chromium)
 )
 

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "result.h"
 #include "session_internal.h"
 
 /* ------------------------------------------------------ the .sent file */

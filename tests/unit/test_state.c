@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "result.h"
 #include "session_internal.h"
 
 /* ----------------------------------------------------------- helpers */

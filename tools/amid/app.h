@@ -61,6 +61,7 @@ typedef struct amid_sub {
     amid_server *srv;
     struct amid_sub *next_in_server, *prev_in_server;
     uint64_t gap_from, gap_to; /* pending gap (from == 0: none) */
+    uint64_t cursor;           /* replaying: next seq to read from the ring; 0: live */
     const char *gap_reason;
 } amid_sub;
 
@@ -88,6 +89,7 @@ struct amid_client {
     uint64_t drops, dropped_events, sent;
     size_t ws_pending;
     int closing;
+    int close_sent;
     char close_reason[96];
     /* receive buffer for actions sent over the socket */
     char *rx;

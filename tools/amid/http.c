@@ -128,7 +128,28 @@ static int write_reply(struct lws *wsi, pss *p)
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-/* A rejection written at once (the upgrade check, before any body). */
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Error";
+    }
+}
+
+/* A rejection of a WebSocket upgrade, written at once. lws 4.1 would
+ * write an HTTP/1.0 status line at this point (the request version is not
+ * recorded yet), which WebSocket clients refuse to parse, so the response
+ * is put together here. */
 int amid_http_reject_now(struct lws *wsi, int status, const char *why);
 int amid_http_reject_now(struct lws *wsi, int status, const char *why)
 {
@@ -139,19 +160,17 @@ int amid_http_reject_now(struct lws *wsi, int status, const char *why)
         return -1;
     count_status(status);
     size_t n = strlen(txt);
-    unsigned char *buf = malloc(LWS_PRE + 1024 + n);
+    unsigned char *buf = malloc(LWS_PRE + 256 + n);
     if (!buf) {
         free(txt);
         return -1;
     }
-    unsigned char *start = buf + LWS_PRE, *q = start, *end = buf + LWS_PRE + 1023;
-    int r = -1;
-    if (!lws_add_http_common_headers(wsi, (unsigned)status, "application/json", n, &q, end) &&
-        !lws_finalize_write_http_header(wsi, start, &q, end)) {
-        memcpy(buf + LWS_PRE, txt, n);
-        if (lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP_FINAL) >= 0)
-            r = 1;
-    }
+    int h =
+        snprintf((char *)buf + LWS_PRE, 256 + n,
+                 "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\n"
+                 "content-length: %zu\r\ncache-control: no-store\r\nconnection: close\r\n\r\n%s",
+                 status, reason_phrase(status), n, txt);
+    int r = lws_write(wsi, buf + LWS_PRE, (size_t)h, LWS_WRITE_HTTP_HEADERS) < 0 ? -1 : 1;
     free(buf);
     free(txt);
     return r;
@@ -841,7 +860,7 @@ int amid_http_start(void)
         info.ssl_cert_filepath = amid->cfg.tls_cert;
         info.ssl_private_key_filepath = amid->cfg.tls_key;
     }
-    lws_set_log_level(LLL_ERR, NULL);
+    lws_set_log_level(getenv("AMID_LWS_LOG") ? atoi(getenv("AMID_LWS_LOG")) : LLL_ERR, NULL);
     amid->lws = lws_create_context(&info);
     if (!amid->lws)
         return -1;

@@ -10,6 +10,11 @@
 #include <string.h>
 #include <strings.h>
 
+/* lws-write.h keeps value 4 for the close frame ("LWS_WRITE_CLOSE is
+ * handled by lws_close_reason()") without naming it; see amid_client_write
+ * for why amid writes the frame itself. */
+#define AMID_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
+
 static const char *const class_names[] = {"system", "call",     "log",       "verbose", "command",
                                           "agent",  "user",     "config",    "dtmf",    "reporting",
                                           "cdr",    "dialplan", "originate", "agi",     "cc",
@@ -285,6 +290,49 @@ static amid_msg *gap_msg(amid_server *s, uint64_t from, uint64_t to, const char 
     return m;
 }
 
+static int client_wants(const amid_client *c, amid_msg *m)
+{
+    return ((m->classes & c->event_mask) || c->event_mask == AMID_CLASS_ALL) &&
+           filter_match_msg(c, m);
+}
+
+/* A resuming subscriber reads the shared ring in place, at its own pace:
+ * its backlog costs no memory and is never dropped, unless the ring itself
+ * moves past it (then a gap names what was evicted). Returns a referenced
+ * message, or NULL with *more set when the caller should look again. */
+static amid_msg *next_replay(amid_client *c, int *more)
+{
+    *more = 0;
+    for (size_t k = 0; k < c->n_subs; k++) {
+        amid_sub *sub = &c->subs[k];
+        amid_server *s = sub->srv;
+        if (!sub->cursor)
+            continue;
+        uint64_t first = s->ring_count ? ring_at(s, 0)->seq : s->seq + 1;
+        if (sub->cursor < first) {
+            if (!sub->gap_from)
+                sub->gap_from = sub->cursor;
+            sub->gap_to = first - 1;
+            sub->gap_reason = "ring";
+            sub->cursor = first;
+            *more = 1;
+            return NULL;
+        }
+        if (sub->cursor > s->seq) {
+            sub->cursor = 0; /* caught up: live from now */
+            *more = 1;
+            return NULL;
+        }
+        amid_msg *m = ring_at(s, (size_t)(sub->cursor - first));
+        sub->cursor++;
+        *more = 1;
+        if (!client_wants(c, m))
+            return NULL;
+        return amid_msg_ref(m);
+    }
+    return NULL;
+}
+
 /* Writes what the socket takes: pending gaps first (they precede every
  * event queued after the drop), then replies, then events. Returns -1 to
  * have lws close the connection. */
@@ -292,9 +340,48 @@ int amid_client_write(amid_client *c)
 {
     struct lws *wsi = c->wsi;
     if (c->closing) {
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)c->close_reason,
-                         strlen(c->close_reason));
-        return -1;
+        /* The pending gap first, so the client knows what it lost, then
+         * the close with its reason. */
+        for (size_t k = 0; k < c->n_subs; k++) {
+            amid_sub *sub = &c->subs[k];
+            if (!sub->gap_from)
+                continue;
+            amid_msg *g = gap_msg(sub->srv, sub->gap_from, sub->gap_to, sub->gap_reason, NULL);
+            sub->gap_from = sub->gap_to = 0;
+            if (g) {
+                int w = lws_write(wsi, amid_msg_data(g), g->len, LWS_WRITE_TEXT);
+                amid_msg_unref(g);
+                if (w < 0)
+                    return -1;
+            }
+            /* The close frame goes out on the next writable, once lws has
+             * flushed this. */
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        if (c->close_sent)
+            return 0;
+        /* The close frame is written here rather than through
+         * lws_close_reason() + return -1: lws 4.1.6 on libuv kills the
+         * socket in that path before the frame goes out ("uv repeat test"
+         * in __lws_close_free_wsi), so clients would see 1006 and no
+         * reason. lws then handles the peer's close reply; the timeout
+         * ends it if none comes. */
+        unsigned code = strncmp(c->close_reason, "amid is shutting", 16)
+                            ? LWS_CLOSE_STATUS_POLICY_VIOLATION
+                            : LWS_CLOSE_STATUS_GOINGAWAY;
+        unsigned char frame[LWS_PRE + 125];
+        size_t rl = strlen(c->close_reason);
+        if (rl > 123)
+            rl = 123;
+        frame[LWS_PRE] = (unsigned char)(code >> 8);
+        frame[LWS_PRE + 1] = (unsigned char)(code & 0xff);
+        memcpy(frame + LWS_PRE + 2, c->close_reason, rl);
+        if (lws_write(wsi, frame + LWS_PRE, rl + 2, AMID_LWS_WRITE_CLOSE) < 0)
+            return -1;
+        c->close_sent = 1;
+        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, 3);
+        return 0;
     }
     int budget = 256;
     while (budget-- > 0 && !lws_send_pipe_choked(wsi)) {
@@ -323,6 +410,13 @@ int amid_client_write(amid_client *c)
             c->q_bytes -= m->len;
             owned = 1; /* the queue's reference */
         }
+        if (!m) {
+            int more = 0;
+            m = next_replay(c, &more);
+            owned = 1;
+            if (!m && more)
+                continue; /* a gap to send, or filtered events skipped */
+        }
         if (!m)
             break;
         int w = lws_write(wsi, amid_msg_data(m), m->len, LWS_WRITE_TEXT);
@@ -332,7 +426,10 @@ int amid_client_write(amid_client *c)
             return -1;
         c->sent++;
     }
-    if (c->q_count || c->ctl_count)
+    int replaying = 0;
+    for (size_t k = 0; k < c->n_subs; k++)
+        replaying |= c->subs[k].cursor != 0 || c->subs[k].gap_from != 0;
+    if (c->q_count || c->ctl_count || replaying)
         lws_callback_on_writable(wsi);
     else
         c->behind_since_ms = 0; /* caught up */
@@ -345,6 +442,10 @@ static void fan_out(amid_server *s, amid_msg *m, const ami_packet *p)
 {
     for (amid_sub *sub = s->subs; sub; sub = sub->next_in_server) {
         amid_client *c = sub->client;
+        if (sub->cursor) {
+            wake(c); /* it reads this one from the ring */
+            continue;
+        }
         if (!(m->classes & c->event_mask) && c->event_mask != AMID_CLASS_ALL)
             continue;
         if (p && c->n_filters && !amid_client_filter_match_packet(c, p))
@@ -405,8 +506,12 @@ void amid_hub_publish_pbx_gap(amid_server *s, const ami_packet *p)
     m->classes = AMID_CLASS_ALL; /* every subscriber must learn of it */
     s->pbx_gaps++;
     ring_push(s, m);
-    for (amid_sub *sub = s->subs; sub; sub = sub->next_in_server)
-        amid_client_push(sub->client, m, sub);
+    for (amid_sub *sub = s->subs; sub; sub = sub->next_in_server) {
+        if (sub->cursor)
+            wake(sub->client);
+        else
+            amid_client_push(sub->client, m, sub);
+    }
     amid_msg_unref(m);
 }
 
@@ -438,25 +543,11 @@ int amid_hub_subscribe(amid_client *c, amid_server *s, int has_since, const char
         want = since_seq + 1;
         if (want > s->seq + 1)
             want = s->seq + 1; /* from the future: live from now */
-        if (want < first) {
-            /* Sent before any replayed event; a drop during the replay
-             * widens the same range, which stays contiguous. */
-            sub->gap_from = want;
-            sub->gap_to = first - 1;
-            sub->gap_reason = "ring";
-            want = first;
-        }
     }
-    for (size_t i = 0; i < s->ring_count; i++) {
-        amid_msg *m = ring_at(s, i);
-        if (m->seq < want)
-            continue;
-        if (!(m->classes & c->event_mask) && c->event_mask != AMID_CLASS_ALL)
-            continue;
-        if (!filter_match_msg(c, m))
-            continue;
-        amid_client_push(c, m, sub);
-    }
+    /* The writer reads the ring from `want` (a gap first when the ring no
+     * longer reaches back that far), then goes live. */
+    sub->cursor = want <= s->seq ? want : 0;
+    wake(c);
     return 0;
 }
 

@@ -40,7 +40,8 @@ static void on_tick(uv_timer_t *t)
     (void)t;
     uint64_t now = amid_now_ms();
     amid_ws_check_slow(now);
-    if (amid->draining && (amid->n_reqs == 0 || now >= amid->drain_deadline))
+    if (amid->draining &&
+        ((amid->n_reqs == 0 && amid->n_clients == 0) || now >= amid->drain_deadline))
         shutdown_now();
 }
 

@@ -137,7 +137,7 @@ int amid_upstream_send(amid_server *s, const ami_action *act, amid_req *req)
 {
     if (!s->a || s->state != AMI_ASYNC_UP)
         return AMI_ERR_STATE;
-    int r = ami_async_send(s->a, act, s->conf->action_timeout_ms, on_result, req);
+    int r = ami_async_send(s->a, act, s->conf->action_timeout_ms, on_result, req, NULL);
     if (r == 0)
         s->pending++;
     return r;

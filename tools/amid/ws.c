@@ -297,6 +297,8 @@ int amid_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
         amid_client *c = p->client;
         if (!c)
             return -1;
+        if (c->closing)
+            return 0; /* closing: nothing more is taken */
         if (c->rx_len + len > amid->cfg.max_body_bytes) {
             c->closing = 1;
             snprintf(c->close_reason, sizeof c->close_reason, "message over max_body_bytes");
@@ -345,8 +347,8 @@ void amid_ws_check_slow(uint64_t now_ms)
                       (unsigned long long)c->drops);
             lws_callback_on_writable(c->wsi);
             /* A client that reads nothing never becomes writable: the
-             * close frame cannot reach it, so lws drops it after 5 s. */
-            lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+             * close frame cannot reach it, so lws drops it after 10 s. */
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 10);
         }
     }
 }
