@@ -64,6 +64,8 @@ async function simChannels() {
 
 // Every test starts from a sim without calls.
 async function hangupAll() {
+  // A dialog a failed test left open would block the next one.
+  if (await page.locator('dialog[open]').count()) await page.keyboard.press('Escape');
   await (await outside()).action({ Action: 'Hangup', Channel: '/Local/' });
   await waitFor('the sim to have no channel', async () => (await simChannels()).length === 0, T);
   await page.waitForFunction(() => document.querySelectorAll('#calls-body tr.call').length === 0, null, { timeout: T });
@@ -202,6 +204,29 @@ check('park from the page: the parked call shows its space, lot, time parked and
   assert.ok(park && park.Channel.startsWith('Local/100@test'));
   await hangupAll();
   await parked.first().waitFor({ state: 'detached', timeout: T });
+});
+
+check('a call on hold music shows "on hold"', async () => {
+  await originate('5551008', null, 'Local/moh@test', 'Wait');
+  const row = callRow('5551008');
+  await row.waitFor({ timeout: T });
+  await row.getByRole('cell', { name: 'on hold' }).waitFor({ timeout: T });
+});
+
+check('blind transfer from the page sends BlindTransfer into the chosen context and extension', async () => {
+  await originate('5551009');
+  const row = callRow('5551009');
+  await row.waitFor({ timeout: T });
+  const errorsBefore = await page.locator('#errors .error').count();
+  await row.getByRole('button', { name: /^Transfer call from/ }).click();
+  const dlg = page.getByRole('dialog');
+  await dlg.getByLabel('Extension').fill('wait');
+  await dlg.getByLabel('Context').selectOption('test'); // the token's only context
+  await dlg.getByRole('button', { name: 'OK' }).click();
+  await waitFor('the BlindTransfer in the sim', () => received().some((a) => a.Action === 'BlindTransfer'), T);
+  const sent = received().filter((a) => a.Action === 'BlindTransfer').at(-1);
+  assert.deepEqual([sent.Context, sent.Exten, sent.Channel.startsWith('Local/100@test')], ['test', 'wait', true]);
+  assert.equal(await page.locator('#errors .error').count(), errorsBefore, await page.locator('#errors').innerText());
 });
 
 const card = (q) => page.locator(`#queues-body article[data-queue="${q}"]`);

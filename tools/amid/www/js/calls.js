@@ -108,9 +108,10 @@ export class CallsView {
   }
 }
 
+// docs/state.md: `OnHold: Yes` between Hold and Unhold, `MusicOnHold: CLASS`
+// while hold music plays.
 function isOnHold(ch) {
-  for (const k of ['OnHold', 'Hold', 'MusicOnHold', 'Moh']) if (truthy(ch[k])) return true;
-  return false;
+  return truthy(ch.OnHold) || !!clean(ch.MusicOnHold);
 }
 
 function shortId(id) {
