@@ -154,6 +154,15 @@ class App {
       onLost: (server, why) => {
         this.setStatus(server, 'connecting', 'connection to amid lost, reconnecting');
         this.notice(`${server}: connection to amid lost (${why}); reconnecting`, 'gap');
+        // amid refuses an expired session's WebSocket with an HTTP 401,
+        // which a page cannot read: ask once per loss whether we are
+        // still logged in.
+        api.session().catch((e) => {
+          if (e.status === 401 && this.streams.size) {
+            this.error('The session has ended — log in again');
+            this.showLogin();
+          }
+        });
       },
       onAuth: (server, why) => {
         this.error(`Logged out: ${why}`);
