@@ -83,10 +83,13 @@ async function originate(callerNum, exten = '101', channel = 'Local/100@test', a
 }
 
 // One test, with a screenshot when it fails.
-function check(name, fn) {
+function check(name, fn, { fresh = false } = {}) {
   test(name, async () => {
     try {
-      if (page.url().startsWith('http') && (await page.locator('#panel').isVisible())) await hangupAll();
+      if (!fresh) {
+        if (!page.url().startsWith('http') || !(await page.locator('#panel').isVisible())) await login(SUPERVISOR);
+        await hangupAll();
+      }
       await fn();
     } catch (e) {
       const file = path.join(ARTIFACTS, `${name.replace(/[^A-Za-z0-9]+/g, '_')}.png`);
@@ -139,11 +142,50 @@ check('a wrong token is refused in plain words, the right one logs in and shows 
   await page.getByLabel('Token', { exact: true }).fill('amid_not_a_token');
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByText('That token is not valid.').waitFor({ timeout: T });
-  await login(SUPERVISOR);
+  // By keyboard alone: the page focuses the Token field; Enter submits.
+  await page.goto(panelUrl);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'token');
+  await page.keyboard.type(SUPERVISOR);
+  await page.keyboard.press('Enter');
+  await page.locator('#servers [data-server="pbx1"][data-state="up"]').waitFor({ timeout: T });
   await page.locator('#access-body').getByText('supervisor').waitFor({ timeout: T });
   assert.match(await page.locator('#servers').innerText(), /pbx1: connected/);
   // The token never stays in the page.
   assert.equal(await page.getByLabel('Token', { exact: true }).inputValue(), '');
+}, { fresh: true });
+
+check('every control has an accessible name, every table its headers, and a call is hung up by keyboard', async () => {
+  await originate('5551010');
+  await callRow('5551010').waitFor({ timeout: T });
+  const bad = await page.evaluate(() => {
+    const out = [];
+    for (const el of document.querySelectorAll('button, input, select, a[href]')) {
+      if (el.closest('[hidden]') || el.offsetParent === null) continue;
+      const named = (el.getAttribute('aria-label') || '').trim() || (el.labels && [...el.labels].some((l) => l.textContent.trim())) || (el.textContent || '').trim();
+      if (!named) out.push(`unnamed ${el.tagName} ${el.outerHTML.slice(0, 80)}`);
+    }
+    for (const t of document.querySelectorAll('table')) {
+      if (t.closest('[hidden]')) continue;
+      if (!t.querySelector('thead th[scope="col"]') || !t.querySelector('caption')) out.push(`table without headers or caption: ${t.className}`);
+      for (const tr of t.tBodies[0]?.rows || []) if (!tr.querySelector('th[scope="row"]')) out.push(`row without a row header in ${t.className}`);
+    }
+    return out;
+  });
+  assert.deepEqual(bad, []);
+  // Tab to the call's own Hang up button (bounded), Enter: the sim ends it.
+  await page.locator('body').focus();
+  let found = false;
+  for (let i = 0; i < 200 && !found; i++) {
+    await page.keyboard.press('Tab');
+    found = await page.evaluate(() => {
+      const a = document.activeElement;
+      return !!a && a.dataset.act === 'hangup' && a.closest('tr')?.dataset.caller === '5551010';
+    });
+  }
+  assert.ok(found, 'the Hang up button cannot be reached with Tab');
+  await page.keyboard.press('Enter');
+  await waitFor('the sim to end the call', async () => (await simChannels()).length === 0, T);
+  await callRow('5551010').waitFor({ state: 'detached', timeout: T });
 });
 
 check('a call originated in the sim from outside appears with both parties and is gone after its hangup', async () => {
