@@ -10,7 +10,6 @@
 #include <ami/state.h>
 
 #include "result.h"
-#include "session_internal.h"
 
 #include <stdint.h>
 #include <stdio.h>

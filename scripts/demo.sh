@@ -9,11 +9,15 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake -S . -B build/gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/gcc -j"$(nproc)" --target ami_tool ami-sim >/dev/null
+have_amid=0
+if cmake --build build/gcc -j"$(nproc)" --target amid >/dev/null 2>&1; then have_amid=1; fi
 
 bin=build/gcc/tools
 work=$(mktemp -d)
 sim_pid=
+amid_pid=
 cleanup() {
+  [[ -n $amid_pid ]] && kill "$amid_pid" 2>/dev/null && wait "$amid_pid" 2>/dev/null || true
   [[ -n $sim_pid ]] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -48,3 +52,75 @@ sleep 0.3
 wait "$events_pid"
 cat "$work/events.txt"
 echo "### done: $(grep -c '^Event:' "$work/events.txt") events"
+
+[[ $have_amid == 1 ]] || { echo "### amid not built (needs libwebsockets, libuv, inih): skipped"; exit 0; }
+
+echo
+echo "### amid in front of the sim, with a throw-away token"
+umask 077
+printf 'amp111\n' >"$work/pbx1.secret"
+"$bin/amid" token new demo >"$work/token" 2>/dev/null
+token=$(sed -n 1p "$work/token")
+static=
+[[ -d tools/amid/www ]] && static="static = $PWD/tools/amid/www"
+cat >"$work/amid.conf" <<EOF
+[amid]
+listen = 127.0.0.1:0
+$static
+[server pbx1]
+host = 127.0.0.1
+port = $port
+username = admin
+secret_file = pbx1.secret
+[token demo]
+$(sed -n 2p "$work/token")
+servers = *
+actions = *
+events = *
+EOF
+"$bin/amid" -c "$work/amid.conf" >"$work/amid.out" 2>"$work/amid.err" &
+amid_pid=$!
+for _ in $(seq 100); do
+  grep -q 'listening on' "$work/amid.out" 2>/dev/null && break
+  sleep 0.05
+done
+aport=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$work/amid.out" | head -n1)
+[[ -n $aport ]] || { echo "demo: amid did not start" >&2; cat "$work/amid.err" >&2; exit 3; }
+for _ in $(seq 100); do
+  curl -s -H "Authorization: Bearer $token" "http://127.0.0.1:$aport/v1/servers" | grep -q '"up"' && break
+  sleep 0.05
+done
+echo "### GET /v1/servers"
+curl -s -H "Authorization: Bearer $token" "http://127.0.0.1:$aport/v1/servers"
+echo
+echo "### ListCommands through amid (examples/amid/listcommands.py)"
+AMID_URL=http://127.0.0.1:$aport AMID_TOKEN=$token /usr/bin/python3 examples/amid/listcommands.py pbx1 |
+  head -n 8
+echo "..."
+echo "### a few WebSocket events (an Originate through amid while subscribed)"
+AMID_PORT=$aport AMID_TOKEN=$token /usr/bin/python3 - <<'PY'
+import asyncio, json, os, urllib.request
+import websockets
+port, token = os.environ["AMID_PORT"], os.environ["AMID_TOKEN"]
+async def main():
+    async with websockets.connect("ws://127.0.0.1:%s/v1/events?server=pbx1" % port,
+                                  extra_headers={"Authorization": "Bearer " + token}) as ws:
+        body = json.dumps({"Action": "Originate", "Channel": "Local/100@test", "Context": "test",
+                           "Exten": "100", "Priority": "1", "Async": "true"}).encode()
+        req = urllib.request.Request("http://127.0.0.1:%s/v1/servers/pbx1/actions" % port, body,
+                                     {"Authorization": "Bearer " + token})
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, lambda: urllib.request.urlopen(req, timeout=10).read())
+        for _ in range(6):
+            print(await asyncio.wait_for(ws.recv(), 10))
+asyncio.run(main())
+PY
+echo
+if [[ -n $static ]]; then
+  echo "### the panel: http://127.0.0.1:$aport/  (token: $token)"
+else
+  echo "### amid: http://127.0.0.1:$aport/  (token: $token)"
+fi
+if [[ -t 0 && -z ${DEMO_NO_WAIT:-} ]]; then
+  read -r -p "press Enter to stop amid and the sim " _
+fi

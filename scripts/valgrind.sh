@@ -28,6 +28,11 @@ list=$log/list
 for t in "$build"/tests/e2e_test_* "$build"/tests/unit_test_client; do
   [ -x "$t" ] && echo "test $t" >>"$list"
 done
+# amid: the REST end-to-end test with the daemon under valgrind (its
+# clean exit after SIGTERM is checked by the test).
+if [ -x "$build/tools/amid" ]; then
+  echo "amid tests/amid/test_amid_rest.py" >>"$list"
+fi
 ami=$build/tools/ami
 if [ -x "$ami" ]; then
   for f in tests/fixtures/ami/*.raw; do echo "decode $f" >>"$list"; done
@@ -40,6 +45,9 @@ run_one() {
   set +e
   if [ "$kind" = test ]; then
     timeout 900 "${vg[@]}" "$what" >"$log/$name.log" 2>&1
+  elif [ "$kind" = amid ]; then
+    AMID_WRAPPER="${vg[*]}" AMID_BIN=$AMI_BIN_DIR/amid AMI_SIM_BIN=$AMI_BIN_DIR/ami-sim \
+      timeout 900 /usr/bin/python3 "$what" >"$log/amid-$name.log" 2>&1
   else
     timeout 300 "${vg[@]}" "$ami" decode --format json "$what" >/dev/null 2>"$log/decode-$name.log"
   fi

@@ -21,6 +21,9 @@ import time
 import websockets
 
 AMID = os.environ.get("AMID_BIN")
+# e.g. "valgrind --error-exitcode=99 --leak-check=full": the daemon runs
+# under it (scripts/valgrind.sh); a clean stop then means no error or leak.
+WRAP = os.environ.get("AMID_WRAPPER", "").split()
 SIM = os.environ.get("AMI_SIM_BIN")
 TMP = tempfile.mkdtemp(prefix="amid-test-")
 PROCS = []
@@ -57,7 +60,7 @@ def wait_for(pred, what, timeout=20.0):
     raise AssertionError("timed out waiting for " + what)
 
 
-def read_port(path, proc, timeout=20.0):
+def read_port(path, proc, timeout=60.0):
     def got():
         if proc.poll() is not None:
             raise AssertionError("%s exited (%d) before listening" % (path, proc.returncode))
@@ -124,7 +127,7 @@ class Amid:
         write_private(self.conf, conf_text)
         self.err = os.path.join(TMP, name + ".err")
         out = os.path.join(TMP, name + ".out")
-        self.proc = subprocess.Popen([AMID, "-c", self.conf], stdout=open(out, "w"),
+        self.proc = subprocess.Popen(WRAP + [AMID, "-c", self.conf], stdout=open(out, "w"),
                                      stderr=open(self.err, "w"))
         PROCS.append(self.proc)
         self.port = read_port(out, self.proc)

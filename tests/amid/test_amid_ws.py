@@ -167,7 +167,37 @@ async def resume():
     await ws.close()
 
 
-async def pbx_restart():
+async def state_tests():
+    wait_for(lambda: a.request("GET", "/v1/servers/pbx1/state", token=tok_all)[0] == 200, "state synced")
+    st, j, _, _ = a.request("GET", "/v1/servers/pbx1/state", token=tok_all)
+    check(st == 200 and isinstance(j.get("channels"), list) and "bridges" in j,
+          "GET /v1/servers/pbx1/state: the store's JSON")
+    check(a.request("GET", "/v1/servers/pbx1/state", token=tok_users)[0] == 403,
+          "the state needs the call class: 403")
+    try:
+        bad = await websockets.connect("ws://127.0.0.1:%d/v1/state?server=pbx1" % a.port,
+                                       extra_headers={"Authorization": "Bearer " + tok_users})
+        await bad.close()
+        check(False, "WS /v1/state without the call class refused")
+    except websockets.exceptions.InvalidStatusCode as e:
+        check(e.status_code == 403, "WS /v1/state without the call class refused: 403")
+    ws = await websockets.connect("ws://127.0.0.1:%d/v1/state?server=pbx1" % a.port,
+                                  extra_headers={"Authorization": "Bearer " + tok_all}, max_size=None)
+    snap = await recv_json(ws)
+    check(snap.get("type") == "snapshot" and snap["server"] == "pbx1" and "channels" in snap["state"],
+          "/v1/state: a snapshot first")
+    st, _, _, _ = a.request("POST", "/v1/servers/pbx1/actions",
+                            {"Action": "Originate", "Channel": "Local/200@test", "Context": "test",
+                             "Exten": "200", "Priority": "1", "Async": "true"}, token=tok_all)
+    got = await read_until(ws, lambda m: m.get("type") == "change" and m["kind"] == "channel"
+                           and m["change"] == "added")
+    ch = got[-1]
+    check(ch["object"] is not None and "Local/200@test" in json.dumps(ch["object"]),
+          "/v1/state: then changes (a channel added)")
+    return ws
+
+
+async def pbx_restart(state_ws):
     ws = await ws_connect(a, "?server=pbx1", token=tok_all)
     result = {}
     os.kill(sim.proc.pid, signal.SIGSTOP)
@@ -185,6 +215,10 @@ async def pbx_restart():
     g = got[-1]
     check(g["reason"] == "pbx_reconnect" and g["event"]["Event"] == "AmiGap" and "seq" in g,
           "PBX reconnect: subscribers get a gap (libami's AmiGap)")
+    got = await read_until(state_ws, lambda m: m.get("type") == "snapshot", 100000)
+    check(any(m.get("type") == "gap" for m in got) and got[-1]["state"] is not None,
+          "PBX reconnect: the state stream gets a gap, then a fresh snapshot")
+    await state_ws.close()
     a.wait_up("pbx1", tok_all)
     await ws.close()
 
@@ -285,7 +319,8 @@ async def main():
     await auth_tests()
     await shape_and_classes()
     await resume()
-    await pbx_restart()
+    sws = await state_tests()
+    await pbx_restart(sws)
     await slow_and_fast()
 
 asyncio.run(main())

@@ -27,7 +27,6 @@
 
 #include "fixture.h"
 #include "result.h"
-#include "session_internal.h"
 
 /* ------------------------------------------------------ the .sent file */
 

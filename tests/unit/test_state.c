@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "result.h"
-#include "session_internal.h"
 
 /* ----------------------------------------------------------- helpers */
 

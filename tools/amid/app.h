@@ -5,6 +5,8 @@
 
 #include "amid.h"
 
+#include <ami/state.h>
+#include <ami/state_client.h>
 #include <jansson.h>
 #include <libwebsockets.h>
 #include <uv.h>
@@ -50,6 +52,11 @@ struct amid_server {
     size_t ring_cap, ring_head, ring_count, ring_bytes;
     /* subscribers */
     struct amid_sub *subs;
+    /* live state (state.c) */
+    ami_state *st;
+    ami_state_link *link;
+    int state_synced;
+    amid_client *state_clients;
     /* metrics */
     uint64_t events_total, reconnects, pbx_gaps, unmatched, logins;
     size_t pending;
@@ -90,6 +97,10 @@ struct amid_client {
     size_t ws_pending;
     int closing;
     int close_sent;
+    /* a /v1/state client: its server, and a snapshot owed */
+    amid_server *state_srv;
+    amid_client *state_next, *state_prev;
+    int need_snapshot;
     char close_reason[96];
     /* receive buffer for actions sent over the socket */
     char *rx;
@@ -155,6 +166,19 @@ int amid_client_write(amid_client *c); /* from LWS_CALLBACK_SERVER_WRITEABLE */
 void amid_client_free_queues(amid_client *c);
 int amid_client_filter_match_packet(const amid_client *c, const ami_packet *p);
 
+/* state.c: the live state of each server (ami/state.h) and /v1/state */
+int amid_state_start(amid_server *s);
+void amid_state_stop(amid_server *s);
+void amid_state_on_event(amid_server *s, const ami_packet *p);
+void amid_state_on_state(amid_server *s, ami_async_state st);
+void amid_state_attach(amid_client *c, amid_server *s);
+void amid_state_detach(amid_client *c);
+amid_msg *amid_state_snapshot_msg(amid_server *s);
+/* hub.c: append to a client's byte-bounded queue; -1 when it would not
+ * fit (nothing queued) */
+int amid_client_queue_append(amid_client *c, amid_msg *m);
+void amid_client_drop_all(amid_client *c);
+
 /* upstream.c */
 int amid_upstream_start(amid_server *s);
 void amid_upstream_stop(amid_server *s);
@@ -166,6 +190,9 @@ void amid_req_unlink(amid_req *r);
 /* http.c */
 int amid_http_start(void);
 void amid_http_stop(void);
+/* Refuses a WebSocket upgrade with an HTTP status and JSON error, at once;
+ * returns what LWS_CALLBACK_HTTP_CONFIRM_UPGRADE must return. */
+int amid_http_reject_now(struct lws *wsi, int status, const char *why);
 /* The REST/WS reply for a finished action. */
 void amid_req_done(amid_req *r, int status, json_t *body);
 
@@ -182,6 +209,8 @@ int amid_origin_ok(struct lws *wsi, int *has_origin);
  * through amid_req_done), else the HTTP status with why. */
 int amid_run_action(amid_token *t, amid_server *s, const json_t *action, amid_req *req, char *why,
                     size_t whycap);
+
+int amid_state_allowed(const amid_token *t, const amid_server *s, char *why, size_t whycap);
 
 /* metrics.c */
 char *amid_metrics_text(size_t *len);

@@ -150,7 +150,6 @@ static const char *reason_phrase(int status)
  * write an HTTP/1.0 status line at this point (the request version is not
  * recorded yet), which WebSocket clients refuse to parse, so the response
  * is put together here. */
-int amid_http_reject_now(struct lws *wsi, int status, const char *why);
 int amid_http_reject_now(struct lws *wsi, int status, const char *why)
 {
     json_t *b = error_body(status, why);
@@ -367,6 +366,47 @@ static void do_action(struct lws *wsi, pss *p, amid_token *t, amid_server *s, in
     p->req = req;
     /* amid's own action timeout bounds the wait, not lws's. */
     lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+}
+
+/* The state shows calls: it needs the server and the call event class. */
+int amid_state_allowed(const amid_token *t, const amid_server *s, char *why, size_t whycap)
+{
+    if (!amid_perm_server(t, s->conf->name)) {
+        snprintf(why, whycap, "servers: token '%s' may not use server '%s'", t->name,
+                 s->conf->name);
+        return 403;
+    }
+    if (!(amid_token_event_mask(t) & amid_classes_of("call"))) {
+        snprintf(why, whycap, "events: token '%s' lacks the call class the state needs", t->name);
+        return 403;
+    }
+    return 0;
+}
+
+static void do_state(struct lws *wsi, pss *p, amid_token *t, amid_server *s)
+{
+    char why[256];
+    if (p->method != M_GET) {
+        reply_error(wsi, p, 405, "method not allowed (GET)");
+        return;
+    }
+    int st = amid_state_allowed(t, s, why, sizeof why);
+    if (st) {
+        reply_error(wsi, p, st, why);
+        return;
+    }
+    if (!s->state_synced) {
+        snprintf(why, sizeof why, "the state of %s is not synchronised yet", s->conf->name);
+        reply_error(wsi, p, 503, why);
+        return;
+    }
+    char *txt;
+    size_t len;
+    if (ami_state_to_json(s->st, &txt, &len) != 0) {
+        reply_error(wsi, p, 503, "out of memory");
+        return;
+    }
+    reply_text(wsi, p, 200, "application/json", txt, len);
 }
 
 /* ---------------------------------------------------------- sessions */
@@ -725,6 +765,10 @@ static int route(struct lws *wsi, pss *p)
             return 0;
         }
         int is_cmd = !strcmp(slash, "/command");
+        if (!strcmp(slash, "/state")) {
+            do_state(wsi, p, t, s);
+            return 0;
+        }
         if (strcmp(slash, "/actions") && !is_cmd) {
             reply_error(wsi, p, 404, "not found");
             return 0;
@@ -752,6 +796,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     pss *p = user;
     switch (reason) {
     case LWS_CALLBACK_HTTP: {
+        /* A keep-alive connection reuses the area: free the last body. */
+        free(p->body);
+        free(p->resp);
         memset(p, 0, sizeof *p);
         snprintf(p->path, sizeof p->path, "%s", (const char *)in);
         p->method = method_of(wsi);

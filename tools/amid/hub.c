@@ -195,6 +195,44 @@ static void drop_backlog(amid_client *c)
         c->behind_since_ms = amid_now_ms();
 }
 
+int amid_client_queue_append(amid_client *c, amid_msg *m)
+{
+    if (c->q_bytes + m->len > amid->cfg.client_queue_bytes)
+        return -1;
+    if (c->q_count == c->q_cap) {
+        size_t ncap = c->q_cap ? c->q_cap * 2 : 64;
+        amid_msg **nq = malloc(ncap * sizeof *nq);
+        if (!nq)
+            return -1;
+        for (size_t i = 0; i < c->q_count; i++)
+            nq[i] = c->q[(c->q_head + i) % c->q_cap];
+        free(c->q);
+        c->q = nq;
+        c->q_cap = ncap;
+        c->q_head = 0;
+    }
+    c->q[(c->q_head + c->q_count) % c->q_cap] = amid_msg_ref(m);
+    c->q_count++;
+    c->q_bytes += m->len;
+    wake(c);
+    return 0;
+}
+
+/* A state client that falls behind loses its queued changes and gets a
+ * fresh snapshot instead: the state's own kind of gap. */
+void amid_client_drop_all(amid_client *c)
+{
+    for (size_t i = 0; i < c->q_count; i++)
+        amid_msg_unref(c->q[(c->q_head + i) % c->q_cap]);
+    c->q_head = c->q_count = 0;
+    c->q_bytes = 0;
+    c->drops++;
+    amid->ws_drops++;
+    if (!c->behind_since_ms)
+        c->behind_since_ms = amid_now_ms();
+    wake(c);
+}
+
 void amid_client_push(amid_client *c, amid_msg *m, amid_sub *sub)
 {
     if (c->closing)
@@ -397,6 +435,15 @@ int amid_client_write(amid_client *c)
                     return -1;
             }
         }
+        if (!m && c->need_snapshot && c->state_srv) {
+            /* Built now, so it includes every change up to this write;
+             * changes queued after it re-apply harmlessly (by id). */
+            c->need_snapshot = 0;
+            m = amid_state_snapshot_msg(c->state_srv);
+            owned = 1;
+            if (!m)
+                return -1;
+        }
         if (!m && c->ctl_count) {
             m = c->ctl[c->ctl_head];
             c->ctl_head = (c->ctl_head + 1) % AMID_MAX_CONTROL;
@@ -429,7 +476,7 @@ int amid_client_write(amid_client *c)
     int replaying = 0;
     for (size_t k = 0; k < c->n_subs; k++)
         replaying |= c->subs[k].cursor != 0 || c->subs[k].gap_from != 0;
-    if (c->q_count || c->ctl_count || replaying)
+    if (c->q_count || c->ctl_count || replaying || c->need_snapshot)
         lws_callback_on_writable(wsi);
     else
         c->behind_since_ms = 0; /* caught up */

@@ -38,8 +38,21 @@ static void on_event(ami_async *a, const ami_packet *p, void *ud)
         s->unmatched++;
         return;
     }
+    amid_state_on_event(s, p);
     const char *name = ami_packet_event_name(p);
     if (name && strcmp(name, AMI_ASYNC_GAP_EVENT) == 0) {
+        /* State clients hear of it now; their fresh snapshot follows
+         * when the store has resynchronised. */
+        char g[256];
+        int n = snprintf(g, sizeof g,
+                         "{\"type\":\"gap\",\"server\":\"%s\",\"epoch\":\"%s\","
+                         "\"reason\":\"pbx_reconnect\"}",
+                         s->conf->name, amid->epoch);
+        for (amid_client *c = s->state_clients; c; c = c->state_next) {
+            amid_msg *m = amid_msg_new(g, (size_t)n);
+            if (m)
+                amid_client_push_ctl(c, m);
+        }
         amid_warn("pbx gap", "server=%s gap_ms=%s", s->conf->name,
                   ami_packet_get(p, "GapMs") ? ami_packet_get(p, "GapMs") : "?");
         amid_hub_publish_pbx_gap(s, p);
@@ -53,6 +66,7 @@ static void on_state(ami_async *a, ami_async_state st, ami_async_reason why, voi
     amid_server *s = ud;
     ami_async_state old = s->state;
     s->state = st;
+    amid_state_on_state(s, st);
     char msg[256];
     if (st == AMI_ASYNC_UP) {
         s->connected_since = time(NULL);
@@ -90,13 +104,14 @@ int amid_upstream_start(amid_server *s)
     /* Retry forever, also after a refused login: an operator fixing the
      * PBX side should not have to restart amid. */
     ami_async_set_reconnect(s->a, 1, 250, 10000, 1);
-    if (!ami_libuv_attach(amid->loop, s->a))
+    if (!ami_libuv_attach(amid->loop, s->a) || amid_state_start(s) != 0)
         return -1;
     return ami_async_start(s->a);
 }
 
 void amid_upstream_stop(amid_server *s)
 {
+    amid_state_stop(s); /* the link before its handle */
     if (s->a) {
         ami_async_free(s->a); /* pending actions fail with CANCELLED */
         s->a = NULL;

@@ -10,8 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-int amid_http_reject_now(struct lws *wsi, int status, const char *why);
-
 /* The user area is http.c's pss; ws.c uses only its first two members. */
 typedef struct ws_pss {
     int is_ws;
@@ -23,6 +21,7 @@ typedef struct ws_params {
     size_t n_servers;
     char *fkey[AMID_MAX_FILTERS], *fval[AMID_MAX_FILTERS];
     size_t n_filters;
+    int state; /* /v1/state */
     int has_since;
     char since_epoch[64];
     uint64_t since_seq;
@@ -43,10 +42,11 @@ static int parse_params(struct lws *wsi, amid_token *t, ws_params *wp, char *why
     memset(wp, 0, sizeof *wp);
     char path[128];
     if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) <= 0 ||
-        strcmp(path, "/v1/events") != 0) {
-        snprintf(why, whycap, "no WebSocket here (use /v1/events)");
+        (strcmp(path, "/v1/events") != 0 && strcmp(path, "/v1/state") != 0)) {
+        snprintf(why, whycap, "no WebSocket here (use /v1/events or /v1/state)");
         return 404;
     }
+    wp->state = !strcmp(path, "/v1/state");
     char frag[512];
     for (int i = 0; i < 64; i++) {
         int n = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
@@ -109,6 +109,13 @@ static int parse_params(struct lws *wsi, amid_token *t, ws_params *wp, char *why
         snprintf(why, whycap, "servers: token '%s' may use no server", t->name);
         return 403;
     }
+    if (wp->state) {
+        if (wp->n_servers != 1 || wp->n_filters || wp->has_since) {
+            snprintf(why, whycap, "/v1/state takes exactly one server= and nothing else");
+            return 400;
+        }
+        return amid_state_allowed(t, wp->servers[0], why, whycap);
+    }
     if (wp->has_since && wp->n_servers != 1) {
         snprintf(why, whycap, "since: give exactly one server= with since=");
         return 400;
@@ -118,6 +125,7 @@ static int parse_params(struct lws *wsi, amid_token *t, ws_params *wp, char *why
 
 static void client_free(amid_client *c)
 {
+    amid_state_detach(c);
     for (size_t i = 0; i < c->n_subs; i++)
         amid_hub_unsubscribe(&c->subs[i]);
     free(c->subs);
@@ -283,8 +291,11 @@ int amid_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
         amid->n_clients++;
         amid->ws_connects++;
         p->client = c;
-        for (size_t i = 0; i < wp.n_servers; i++)
-            amid_hub_subscribe(c, wp.servers[i], wp.has_since, wp.since_epoch, wp.since_seq);
+        if (wp.state)
+            amid_state_attach(c, wp.servers[0]);
+        else
+            for (size_t i = 0; i < wp.n_servers; i++)
+                amid_hub_subscribe(c, wp.servers[i], wp.has_since, wp.since_epoch, wp.since_seq);
         amid_info("ws open", "client=%llu token=%s servers=%zu since=%s", (unsigned long long)c->id,
                   t->name, wp.n_servers, wp.has_since ? "yes" : "no");
         return 0;
