@@ -8,12 +8,11 @@
 // the sim's AMI port stamps the Newchannel of each call's first channel and
 // the Hangup of its last as the sim writes them; a MutationObserver in the
 // page stamps the row's appearance and removal. Both clocks are this
-// machine's (performance.timeOrigin + now()). Path: ami-sim -> amid ->
-// the tests' state-stream shim (amid has no /v1/state yet) -> chromium.
+// machine's (performance.timeOrigin + now()). Path: ami-sim -> amid
+// (its /v1/state) -> chromium.
 import path from 'node:path';
 import { startSim } from '../../tests/browser/lib/sim.mjs';
 import { startAmid, newToken } from '../../tests/browser/lib/amid.mjs';
-import { startShim } from '../../tests/browser/lib/shim.mjs';
 import { AmiClient } from '../../tests/browser/lib/ami.mjs';
 import { launch, waitFor } from '../../tests/browser/lib/browser.mjs';
 
@@ -30,18 +29,14 @@ function pct(a, p) {
 
 const tokens = {
   bench: { ...newToken(), servers: '*', actions: '*', events: '*', originate_context: 'test' },
-  shim: { ...newToken(), servers: '*', actions: ['CoreShowChannels', 'QueueStatus', 'ParkedCalls'], events: '*' },
 };
 const sim = await startSim({ callDuration: 1000 });
-const shim = await startShim({ servers: ['pbx1'], token: tokens.shim.token });
-const amid = await startAmid({ staticDir: WWW, servers: [{ name: 'pbx1', port: sim.port }], tokens, origins: [shim.url] });
-shim.attach(amid.url);
-await waitFor('sync', () => shim.synced('pbx1'), 20000);
+const amid = await startAmid({ staticDir: WWW, servers: [{ name: 'pbx1', port: sim.port }], tokens });
 const b = await launch();
 const results = [];
 try {
   const page = b.ctx.pages()[0];
-  await page.goto(shim.url);
+  await page.goto(amid.url);
   await page.getByLabel('Token', { exact: true }).fill(tokens.bench.token);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.locator('#servers [data-state="up"]').waitFor({ timeout: 10000 });
@@ -95,7 +90,6 @@ try {
   }
 } finally {
   await b.close();
-  await shim.close();
   await amid.stop();
   await sim.stop();
 }

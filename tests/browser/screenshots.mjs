@@ -4,7 +4,6 @@
 import path from 'node:path';
 import { startSim } from './lib/sim.mjs';
 import { startAmid, newToken } from './lib/amid.mjs';
-import { startShim } from './lib/shim.mjs';
 import { AmiClient } from './lib/ami.mjs';
 import { launch, waitFor } from './lib/browser.mjs';
 
@@ -12,18 +11,14 @@ const out = path.resolve(process.argv[2] || '.');
 const WWW = path.resolve(import.meta.dirname, '../../tools/amid/www');
 const tokens = {
   supervisor: { ...newToken(), servers: '*', actions: '*', events: '*', originate_context: 'test' },
-  shim: { ...newToken(), servers: '*', actions: ['CoreShowChannels', 'QueueStatus', 'ParkedCalls'], events: '*' },
 };
 const sim = await startSim({ callDuration: 600000 });
-const shim = await startShim({ servers: ['pbx1'], token: tokens.shim.token });
-const amid = await startAmid({ staticDir: WWW, servers: [{ name: 'pbx1', port: sim.port }], tokens, origins: [shim.url] });
-shim.attach(amid.url);
-await waitFor('sync', () => shim.synced('pbx1'), 20000);
+const amid = await startAmid({ staticDir: WWW, servers: [{ name: 'pbx1', port: sim.port }], tokens });
 const b = await launch();
 try {
   const page = b.ctx.pages()[0];
   await page.setViewportSize({ width: 1500, height: 1000 });
-  await page.goto(shim.url);
+  await page.goto(amid.url);
   await page.getByLabel('Token', { exact: true }).fill(tokens.supervisor.token);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.locator('#servers [data-state="up"]').waitFor({ timeout: 10000 });
@@ -46,7 +41,6 @@ try {
   ami.close();
 } finally {
   await b.close();
-  await shim.close();
   await amid.stop();
   await sim.stop();
 }

@@ -181,7 +181,8 @@ class App {
     this.stats.snapshots++;
     // A snapshot is the live state of a connected PBX, unless amid says
     // otherwise (a snapshot taken while it is down is empty).
-    this.setStatus(server, (msg && (msg.server_state || msg.state_of_server)) || 'up', '');
+    // amid's `synced: false`: the store has not caught up with its PBX yet.
+    this.setStatus(server, (msg && (msg.server_state || (msg.synced === false ? 'connecting' : null))) || 'up', '');
     this.calls.rebuild(server, st);
     this.queues.rebuild(server, st);
     this.parked.rebuild(server, st);
