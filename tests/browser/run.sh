@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
-if [[ ! -d node_modules/playwright-core || ! -d node_modules/ws ]]; then
+if [[ ! -d node_modules/playwright-core ]]; then
   echo "browser tests: run 'npm ci' in tests/browser first (scripts/test.sh does)" >&2
   exit 1
 fi

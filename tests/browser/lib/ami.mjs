@@ -1,7 +1,7 @@
 // A small AMI client for the tests (Node net): banner, Login, actions
 // matched by ActionID with their EventList collected, events to a callback.
 // It exists so the tests can act on ami-sim "from outside", as a PBX user
-// would, and so the amid contract double can talk to the sim.
+// would (and the latency bench stamps the sim's events with it).
 
 import net from 'node:net';
 
