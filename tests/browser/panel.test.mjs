@@ -123,7 +123,10 @@ after(async () => {
   await browser?.close();
   const r = await amid?.stop();
   await sim?.stop();
-  console.log(`screenshots of failures (if any): ${ARTIFACTS}`);
+  fs.rmSync(path.dirname(RECORD), { recursive: true, force: true });
+  // An artifacts directory of our own that stayed empty goes too.
+  if (!process.env.PANEL_ARTIFACTS && fs.readdirSync(ARTIFACTS).length === 0) fs.rmdirSync(ARTIFACTS);
+  else console.log(`screenshots of failures: ${ARTIFACTS}`);
   // amid drains and exits 0 on SIGTERM (under ASan: with no leak).
   if (r && r.code !== 0) throw new Error(`amid exit ${JSON.stringify(r)}: ${amid.log().slice(-2000)}`);
 });
