@@ -114,6 +114,14 @@ async def shape_and_classes():
           "events = user: UserEvents, no call events")
     first = await recv_json(wf)
     check(is_user(first, "m2"), "filter=UserEvent=m2 passes only that event")
+    # encoding: repeated headers as a list, quotes, backslashes, UTF-8 kept
+    st, j, _, _ = a.request("POST", "/v1/servers/pbx1/actions",
+                            {"Action": "UserEvent", "UserEvent": "enc", "Variable": ["A=1", "B=2"],
+                             "Q": 'say "hi" \\ bye', "U": "caf\u00e9 \u20ac"}, token=tok_all)
+    got = await read_until(ws, lambda m: is_user(m, "enc"))
+    e = got[-1]["event"]
+    check(e["Variable"] == ["A=1", "B=2"] and e["Q"] == 'say "hi" \\ bye' and e["U"] == "caf\u00e9 \u20ac",
+          "event JSON: repeated header as a list, escapes and UTF-8 intact")
     # actions over the socket
     await ws.send(json.dumps({"id": 7, "action": {"Action": "Ping"}}))
     rep = await read_until(ws, lambda m: m.get("id") == 7)

@@ -151,6 +151,11 @@ typedef struct amid_app {
 
 extern amid_app *amid;
 
+/* jsonenc.c: an event's WebSocket message, encoded straight into a new
+ * message (refs 1), or NULL when out of memory. */
+amid_msg *amid_encode_event(const char *server, uint64_t seq, const char *epoch,
+                            const ami_packet *p);
+
 /* hub.c */
 int amid_hub_init(amid_server *s, size_t ring_events);
 void amid_hub_free(amid_server *s);

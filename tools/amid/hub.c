@@ -503,6 +503,14 @@ static void fan_out(amid_server *s, amid_msg *m, const ami_packet *p)
 
 static amid_msg *encode(amid_server *s, const ami_packet *p, const char *type)
 {
+    if (!type) {
+        amid_msg *m = amid_encode_event(s->conf->name, s->seq + 1, amid->epoch, p);
+        if (!m)
+            return NULL;
+        m->seq = ++s->seq;
+        m->server = s->index;
+        return m;
+    }
     json_t *ev = amid_packet_json(p);
     if (!ev)
         return NULL;
