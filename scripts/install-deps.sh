@@ -16,6 +16,7 @@ packages=(
   libwebsockets-dev libwebsockets-evlib-uv  # amid: HTTP, WebSocket, TLS on the libuv loop
   libinih-dev                        # amid: amid.conf (INI)
   python3-websockets curl            # amid's end-to-end tests; the demo's REST call
+  chromium nodejs npm                # the panel's browser tests (tests/browser: playwright-core drives Debian's chromium)
 )
 
 missing=()

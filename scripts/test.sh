@@ -11,6 +11,10 @@ trap 'rm -f "$log"' EXIT
 
 scripts/install-deps.sh
 
+echo "== browser test dependencies (npm ci: playwright-core and ws, pinned by package-lock.json)"
+# Never a downloaded browser: the tests drive Debian's /usr/bin/chromium.
+(cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+
 echo "== formatting (clang-format)"
 files=$(git ls-files '*.c' '*.h' 2>/dev/null || find src include tools tests examples fuzz bench -name '*.[ch]')
 clang-format --dry-run --Werror $files

@@ -494,6 +494,17 @@ int amid_origin_ok(struct lws *wsi, int *has_origin)
     return 0;
 }
 
+/* A browser's same-origin GET carries no Origin, but `Sec-Fetch-Site:
+ * same-origin`, a header page scripts cannot set; with the SameSite=Strict
+ * cookie that is as good as an Origin of our own (the panel's GET
+ * /v1/session and /v1/servers need it). */
+static int same_origin_fetch(struct lws *wsi)
+{
+    char v[32];
+    int n = lws_hdr_custom_copy(wsi, v, sizeof v, "sec-fetch-site:", 15);
+    return n > 0 && !strcmp(v, "same-origin");
+}
+
 int amid_auth(struct lws *wsi, amid_token **tok, char *why, size_t whycap)
 {
     int has_origin;
@@ -522,7 +533,7 @@ int amid_auth(struct lws *wsi, amid_token **tok, char *why, size_t whycap)
     }
     char sid[128];
     if (cookie_value(wsi, sid, sizeof sid) == 0) {
-        if (!has_origin) {
+        if (!has_origin && !same_origin_fetch(wsi)) {
             snprintf(why, whycap,
                      "a session cookie is accepted from browsers only (with Origin); "
                      "send Authorization: Bearer TOKEN");
