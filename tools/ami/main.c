@@ -139,7 +139,10 @@ enum opt_id {
     OPT_CERT,
     OPT_KEY,
     OPT_TLS_SERVER_NAME,
-    OPT_INSECURE
+    OPT_INSECURE,
+    OPT_FROM,
+    OPT_ONCE,
+    OPT_VIEW
 };
 
 struct opt_def {
@@ -174,6 +177,9 @@ static const struct opt_def opt_defs[] = {
     {"key", 0, 1, OPT_KEY},
     {"tls-server-name", 0, 1, OPT_TLS_SERVER_NAME},
     {"insecure", 0, 0, OPT_INSECURE},
+    {"from", 0, 1, OPT_FROM},
+    {"once", 0, 0, OPT_ONCE},
+    {"view", 0, 1, OPT_VIEW},
 };
 
 int tool_usage_error(const char *fmt, ...)
@@ -290,7 +296,24 @@ static int apply(tool_opts *o, enum opt_id id, const char *name, const char *val
     case OPT_UNTIL:
         if (tool_filter_add(id == OPT_FILTER ? &o->filter : &o->until, val) != 0)
             return tool_usage_error("invalid filter '%s': write Key=GLOB, e.g. Event=Hangup", val);
-        o->events_only_opt = name;
+        if (id == OPT_FILTER)
+            o->events_only_opt = name;
+        else
+            o->until_opt = name;
+        break;
+    case OPT_FROM:
+        o->state_from = val;
+        o->state_only_opt = name;
+        break;
+    case OPT_ONCE:
+        o->top_once = 1;
+        o->top_only_opt = name;
+        break;
+    case OPT_VIEW:
+        if (strcmp(val, "calls") != 0 && strcmp(val, "queues") != 0 && strcmp(val, "parked") != 0)
+            return tool_usage_error("invalid --view '%s': use calls, queues or parked", val);
+        o->top_view = val;
+        o->top_only_opt = name;
         break;
     case OPT_COUNT:
         if (parse_ulong(val, (unsigned long)-1, &n) != 0)
@@ -404,14 +427,22 @@ int main(int argc, char **argv)
         return rc;
     }
     if (npos == 0)
-        return tool_usage_error("missing COMMAND (action, cli, events or decode)");
+        return tool_usage_error("missing COMMAND (action, cli, events, decode, state or top)");
     const char *cmd = argv[0];
     o.args = argv + 1;
     o.nargs = npos - 1;
 
     int is_events = strcmp(cmd, "events") == 0;
     int is_decode = strcmp(cmd, "decode") == 0;
-    if (o.events_only_opt && !is_events) {
+    int is_state = strcmp(cmd, "state") == 0;
+    int is_top = strcmp(cmd, "top") == 0;
+    if (o.until_opt && !is_events && !is_state) {
+        rc = tool_usage_error("--%s only applies to the events and state commands", o.until_opt);
+    } else if (o.state_only_opt && !is_state) {
+        rc = tool_usage_error("--%s only applies to the state command", o.state_only_opt);
+    } else if (o.top_only_opt && !is_top) {
+        rc = tool_usage_error("--%s only applies to the top command", o.top_only_opt);
+    } else if (o.events_only_opt && !is_events) {
         rc = tool_usage_error("--%s only applies to the events command", o.events_only_opt);
     } else if (o.decode_only_opt && !is_decode) {
         rc = tool_usage_error("--%s only applies to the decode command", o.decode_only_opt);
@@ -423,8 +454,14 @@ int main(int argc, char **argv)
         rc = tool_cmd_events(&o);
     } else if (is_decode) {
         rc = tool_cmd_decode(&o);
+    } else if (is_state) {
+        rc = tool_cmd_state(&o);
+    } else if (is_top) {
+        rc = tool_cmd_top(&o);
     } else {
-        rc = tool_usage_error("unknown command '%s': use action, cli, events or decode", cmd);
+        rc = tool_usage_error("unknown command '%s': use action, cli, events, decode, state or "
+                              "top",
+                              cmd);
     }
     tool_filter_free(&o.filter);
     tool_filter_free(&o.until);
