@@ -166,6 +166,33 @@ AMI_EXPORT const ami_state_object *ami_state_find(const ami_state *st, ami_state
 AMI_EXPORT const ami_state_object *ami_state_find_channel_by_name(const ami_state *st,
                                                                   const char *channel);
 
+/*
+ * Children of one object, in order: a bridge's channels (kind
+ * AMI_STATE_CHANNEL, in the order they entered), a queue's members
+ * (AMI_STATE_MEMBER, insertion order) or callers (AMI_STATE_CALLER, by
+ * Position). `*cursor` starts at 0; NULL at the end, or when `parent`
+ * has no children of that kind.
+ */
+AMI_EXPORT const ami_state_object *ami_state_next_in(const ami_state *st,
+                                                     const ami_state_object *parent,
+                                                     ami_state_kind kind, size_t *cursor);
+
+/*
+ * Calls: channels grouped by Linkedid. ami_state_next_call() gives one
+ * channel per call (the first of its group to appear), in the order the
+ * calls appeared; ami_state_next_in_call() every channel with that
+ * Linkedid, in insertion order. Cursors start at 0; NULL at the end.
+ */
+AMI_EXPORT size_t ami_state_call_count(const ami_state *st);
+AMI_EXPORT const ami_state_object *ami_state_next_call(const ami_state *st, size_t *cursor);
+AMI_EXPORT const ami_state_object *ami_state_next_in_call(const ami_state *st, const char *linkedid,
+                                                          size_t *cursor);
+
+/* Channel flags, from the channel's headers (0 for other kinds): 1 while
+ * music on hold plays (MusicOnHoldStart until MusicOnHoldStop) or the
+ * channel is held (Hold until Unhold). */
+AMI_EXPORT int ami_state_channel_on_hold(const ami_state_object *o);
+
 /* ------------------------------------------------------------- counters */
 
 typedef struct ami_state_stats {
@@ -177,6 +204,9 @@ typedef struct ami_state_stats {
     uint64_t resyncs;        /* completed resyncs */
     size_t objects;          /* objects now */
     size_t bytes;            /* bytes held by objects now */
+    uint64_t list_items;     /* list items taken from results */
+    uint64_t stale_results;  /* results ignored: unknown token, abandoned list */
+    uint64_t nomem;          /* allocation failures (the store is then stale) */
 } ami_state_stats;
 
 AMI_EXPORT void ami_state_stats_get(const ami_state *st, ami_state_stats *out);
