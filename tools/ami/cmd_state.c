@@ -60,8 +60,8 @@ static void print_json(FILE *f, ami_state *const *st, const char *const *names, 
     tool_buf_free(&b);
 }
 
-static void print_all(const tool_opts *o, ami_state *const *st, const char *const *names,
-                      size_t n, uint64_t now)
+static void print_all(const tool_opts *o, ami_state *const *st, const char *const *names, size_t n,
+                      uint64_t now)
 {
     if (o->format == TOOL_FORMAT_JSON) {
         print_json(stdout, st, names, n);

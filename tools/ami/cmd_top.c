@@ -175,7 +175,7 @@ static int live_done(void *ud)
 static int once_done(void *ud)
 {
     top *t = ud;
-    if (t->live.failed_count == t->live.n)
+    if ((size_t)t->live.failed_count == t->live.n)
         return 1;
     return tool_live_all_synced(&t->live);
 }

@@ -1,4 +1,7 @@
-/* The live state of several servers in one poll() loop: see live.h. */
+/* The live state of several servers in one poll() loop: see live.h. The
+ * informer itself (list on the first login and after every gap notice) is
+ * libami's ami_state_link; this file runs the loop and keeps what the
+ * views show about each server (up, down, resynced). */
 #include "live.h"
 
 #include "conn.h"
@@ -20,7 +23,7 @@
 #define KEEPALIVE_MS          20000
 #define KEEPALIVE_DEADLINE_MS 10000
 /* How long one poll() may block before the stop flag is checked again. */
-#define SLICE_MS 200
+#define SLICE_MS  200
 #define LOGOFF_MS 2000
 
 static volatile sig_atomic_t stop_signal;
@@ -46,85 +49,19 @@ static void install_handlers(void)
     sigaction(SIGHUP, &sa, NULL);
 }
 
-typedef struct list_call {
-    tool_live_server *s;
-    unsigned token;
-} list_call;
-
-static void pump(tool_live_server *s);
-
-static void note_synced(tool_live_server *s)
+static void on_synced(ami_state_link *link, int synced, int error, void *ud)
 {
-    uint64_t gen = ami_state_generation(s->st);
-    if (ami_state_is_synced(s->st) && gen != s->gen_seen) {
-        s->gen_seen = gen;
+    tool_live_server *s = ud;
+    (void)link;
+    if (synced) {
+        s->list_failed = 0;
         s->synced_at = ami_async_now();
-        s->live->changed = 1;
+    } else {
+        /* A list timed out or the connection dropped mid-list: the next
+         * gap's resync tries again. */
+        s->list_failed = error ? error : AMI_ERR_DISCONNECTED;
     }
-}
-
-static void on_result(ami_async *a, ami_result *r, void *ud)
-{
-    list_call *lc = ud;
-    tool_live_server *s = lc->s;
-    (void)a;
-    if (s->inflight)
-        s->inflight--;
-    int status = ami_result_status(r);
-    /* A server's Response: Error to a list is the store's business (an
-     * empty list); a timeout or a lost connection leaves the resync
-     * incomplete: the next login lists again. */
-    if (status != AMI_OK && status != AMI_ERR_ACTION_FAILED)
-        s->list_failed = status;
-    ami_state_set_now(s->st, ami_async_now());
-    int rc = ami_state_feed_result(s->st, lc->token, r);
-    ami_result_free(r);
-    free(lc);
-    if (rc == AMI_ERR_NOMEM)
-        tool_oom();
-    pump(s);
-    note_synced(s);
-}
-
-/* Send every list action the store wants now (follow-ups come once the
- * results they depend on are in). */
-static void pump(tool_live_server *s)
-{
-    const tool_opts *o = s->live->o;
-    for (;;) {
-        ami_action *act = NULL;
-        unsigned token = 0;
-        int rc = ami_state_next_action(s->st, &act, &token);
-        if (rc == AMI_ERR_NOMEM)
-            tool_oom();
-        if (rc <= 0 || !act)
-            return;
-        list_call *lc = malloc(sizeof(*lc));
-        if (!lc)
-            tool_oom();
-        lc->s = s;
-        lc->token = token;
-        rc = ami_async_send(s->a, act, o->timeout_ms, on_result, lc);
-        ami_action_free(act);
-        if (rc == AMI_ERR_NOMEM)
-            tool_oom();
-        if (rc != 0) {
-            /* Not up any more: the next login lists again. */
-            free(lc);
-            s->list_failed = rc;
-            return;
-        }
-        s->inflight++;
-    }
-}
-
-static void resync(tool_live_server *s)
-{
-    s->list_failed = 0;
-    if (ami_state_resync_begin(s->st) != 0)
-        return;
-    pump(s);
-    note_synced(s);
+    s->live->changed = 1;
 }
 
 static void on_change(ami_state *st, ami_state_kind kind, ami_state_change change,
@@ -144,14 +81,13 @@ static void on_event(ami_async *a, const ami_packet *ev, void *ud)
     ami_state_set_now(s->st, now);
     const char *name = ami_packet_event_name(ev);
     if (name && strcmp(name, AMI_ASYNC_GAP_EVENT) == 0) {
-        /* The login that ended the gap already started a resync; the mark
-         * tells the viewer that the state was rebuilt. */
+        /* The link resyncs on the notice (it comes after every event of
+         * the lost connection); the mark tells the viewer why. */
         s->gap_at = now;
         l->changed = 1;
-    } else if (ami_state_feed_event(s->st, ev) == AMI_ERR_NOMEM) {
-        /* The store is stale now: list again rather than drift. */
-        resync(s);
     }
+    if (ami_state_async_on_event(s->link, ev) == AMI_ERR_NOMEM && ami_state_async_resync(s->link))
+        s->list_failed = AMI_ERR_NOMEM; /* stale: shown, and listed again at the next gap */
     if (l->on_event)
         l->on_event(s, ev, l->ud);
 }
@@ -198,6 +134,8 @@ static void on_state(ami_async *a, ami_async_state state, ami_async_reason why, 
     tool_live_server *s = ud;
     tool_live *l = s->live;
     (void)a;
+    ami_state_set_now(s->st, ami_async_now());
+    ami_state_async_on_state(s->link, state);
     if (state == AMI_ASYNC_UP) {
         if (s->announced && !l->quiet)
             tool_err("%s: connected again", s->srv->where);
@@ -206,9 +144,6 @@ static void on_state(ami_async *a, ami_async_state state, ami_async_reason why, 
         s->announced = 0;
         s->down_at = 0;
         l->changed = 1;
-        /* Every login starts from a fresh list: the first one, and every
-         * reconnect (events were missed in between). */
-        resync(s);
         return;
     }
     if (s->up) {
@@ -249,6 +184,10 @@ static int setup(tool_live *l, size_t i, const char *secret, const ami_tls_confi
         tool_oom();
     l->h[i] = s->a;
     ami_state_set_change_cb(s->st, on_change, s);
+    int t = o->timeout_ms < 0 ? INT_MAX : o->timeout_ms;
+    if (ami_state_link_create(&s->link, s->st, s->a, o->timeout_ms) != 0)
+        tool_oom();
+    ami_state_link_set_synced_cb(s->link, on_synced, s);
     int rc = ami_async_set_server(s->a, s->srv->host, s->srv->port);
     if (rc == 0)
         rc = ami_async_set_login(s->a, o->user, secret, o->md5 ? AMI_LOGIN_MD5 : AMI_LOGIN_PLAIN);
@@ -263,7 +202,6 @@ static int setup(tool_live *l, size_t i, const char *secret, const ami_tls_confi
                  ami_strerror(rc));
         return tool_exit_for(rc);
     }
-    int t = o->timeout_ms < 0 ? INT_MAX : o->timeout_ms;
     ami_async_set_timeouts(s->a, t, t);
     ami_async_set_reconnect(s->a, l->reconnect, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, 0);
     if (l->reconnect)
@@ -390,8 +328,10 @@ void tool_live_finish(tool_live *l)
     lp.ignore_stop = 1;
     tool_live_run(l, &lp);
     for (size_t i = 0; i < l->n; i++) {
+        ami_state_link_free(l->sv[i].link);
         ami_async_free(l->sv[i].a);
         ami_state_free(l->sv[i].st);
+        l->sv[i].link = NULL;
         l->sv[i].a = NULL;
         l->sv[i].st = NULL;
         l->h[i] = NULL;

@@ -1,10 +1,9 @@
 /*
  * The live state of one or several servers, for `ami state` and `ami top`:
  * per server an event-loop client (ami/async.h) and a store (ami/state.h)
- * kept in step by the informer pattern — list after every login (the first
- * one and every reconnect, whose gap notice says events were missed), then
- * apply events. One poll() loop drives every server plus, optionally, one
- * more descriptor (the terminal of `ami top`) and a tick.
+ * kept in step by the informer pattern (libami's ami_state_link: list at
+ * the first login and after every gap notice, apply events). One poll() loop drives every server
+ * plus, optionally, one more descriptor (the terminal of `ami top`) and a tick.
  */
 #ifndef AMI_TOOL_LIVE_H
 #define AMI_TOOL_LIVE_H
@@ -13,6 +12,7 @@
 
 #include <ami/async.h>
 #include <ami/state.h>
+#include <ami/state_client.h>
 
 #include <stdint.h>
 
@@ -24,17 +24,16 @@ typedef struct tool_live_server {
     const char *name; /* as given to -H: the JSON key, the top label */
     ami_async *a;
     ami_state *st;
-    int up;             /* logged in now */
-    int was_up;         /* logged in at least once */
-    int announced;      /* the current outage was reported on stderr */
-    int failed;         /* stopped for good (no --reconnect, or a refused login) */
-    int code;           /* exit status of that failure */
-    uint64_t down_at;   /* ami_async_now() when the connection was lost, 0: up */
-    uint64_t gap_at;    /* when the last gap notice arrived, 0: never */
-    uint64_t synced_at; /* when the last resync completed */
-    uint64_t gen_seen;  /* store generation at the last resync report */
-    unsigned inflight;  /* list actions sent, results not yet in */
-    int list_failed;    /* a list action failed: the resync is incomplete */
+    ami_state_link *link; /* feeds st and lists after every gap */
+    int up;               /* logged in now */
+    int was_up;           /* logged in at least once */
+    int announced;        /* the current outage was reported on stderr */
+    int failed;           /* stopped for good (no --reconnect, or a refused login) */
+    int code;             /* exit status of that failure */
+    uint64_t down_at;     /* ami_async_now() when the connection was lost, 0: up */
+    uint64_t gap_at;      /* when the last gap notice arrived, 0: never */
+    uint64_t synced_at;   /* when the last resync completed */
+    int list_failed;      /* a list action failed: the resync is incomplete */
 } tool_live_server;
 
 /* Called for every event after the store has seen it (the gap notice

@@ -54,8 +54,8 @@ typedef struct from_ctx {
     size_t ne, cap;
     wanted *w;
     size_t nw, wcap;
-    size_t pos; /* entries completed so far (stream position) */
-    int error;  /* first libami error from the store */
+    size_t pos;  /* entries completed so far (stream position) */
+    int error;   /* first libami error from the store */
     int closing; /* the session is being freed: pending results are void */
 } from_ctx;
 
@@ -237,8 +237,8 @@ static void take_wanted(from_ctx *c)
             set_error(c, rc);
             return;
         }
-        wanted w = {token, xstrdup(ami_action_name(a)), xstrdup(ami_action_get(a, "BridgeUniqueid")),
-                    0};
+        wanted w = {token, xstrdup(ami_action_name(a)),
+                    xstrdup(ami_action_get(a, "BridgeUniqueid")), 0};
         ami_action_free(a);
         w.entry = find_answer(c, w.name, w.bridge);
         if (w.entry == (size_t)-1) {

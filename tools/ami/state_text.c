@@ -25,9 +25,9 @@ void tool_obj_str(char *dst, size_t n, const ami_state_object *o, const char *ke
 
 const char *tool_member_status(const char *code)
 {
-    static const char *const names[] = {"Unknown",     "Not in use", "In use",
-                                        "Busy",        "Invalid",    "Unavailable",
-                                        "Ringing",     "Ring+Inuse", "On hold"};
+    static const char *const names[] = {"Unknown", "Not in use", "In use",
+                                        "Busy",    "Invalid",    "Unavailable",
+                                        "Ringing", "Ring+Inuse", "On hold"};
     if (!code || !*code)
         return "";
     char *end;
@@ -55,74 +55,40 @@ void tool_fmt_since(char *dst, size_t n, uint64_t now_ms, uint64_t since_ms)
     }
     uint64_t s = (now_ms - since_ms) / 1000;
     if (s >= 3600)
-        snprintf(dst, n, "%llu:%02u:%02u", (unsigned long long)(s / 3600),
-                 (unsigned)(s / 60 % 60), (unsigned)(s % 60));
+        snprintf(dst, n, "%llu:%02u:%02u", (unsigned long long)(s / 3600), (unsigned)(s / 60 % 60),
+                 (unsigned)(s % 60));
     else
         snprintf(dst, n, "%u:%02u", (unsigned)(s / 60), (unsigned)(s % 60));
-}
-
-typedef struct grouped {
-    const ami_state_object *o;
-    const char *key;
-    size_t order; /* store order of the call's first channel, then of this one */
-    size_t self;
-} grouped;
-
-static int cmp_grouped(const void *a, const void *b)
-{
-    const grouped *x = a, *y = b;
-    if (x->order != y->order)
-        return x->order < y->order ? -1 : 1;
-    return x->self < y->self ? -1 : x->self > y->self;
-}
-
-static int cmp_key(const void *a, const void *b)
-{
-    const grouped *x = a, *y = b;
-    int c = strcmp(x->key, y->key);
-    if (c)
-        return c;
-    return x->self < y->self ? -1 : x->self > y->self;
 }
 
 void tool_calls_build(const ami_state *st, tool_calls *out)
 {
     memset(out, 0, sizeof(*out));
-    size_t n = ami_state_count(st, AMI_STATE_CHANNEL);
-    if (n == 0)
+    size_t n = ami_state_count(st, AMI_STATE_CHANNEL), k = 0;
+    size_t ncalls = ami_state_call_count(st);
+    if (n == 0 || ncalls == 0)
         return;
-    grouped *g = tool_xrealloc(NULL, n * sizeof(*g));
-    size_t cur = 0, k = 0;
-    const ami_state_object *o;
-    while (k < n && (o = ami_state_next(st, AMI_STATE_CHANNEL, &cur)) != NULL) {
-        const char *key = ami_state_object_get(o, "Linkedid");
-        if (!key || !*key)
-            key = ami_state_object_id(o);
-        g[k] = (grouped){o, key, 0, k};
-        k++;
-    }
-    n = k;
-    /* Sort by key to find each call's first channel, then back into store
-     * order of calls: O(n log n) for a busy server's thousands of calls. */
-    qsort(g, n, sizeof(*g), cmp_key);
-    for (size_t i = 0; i < n;) {
-        size_t j = i, first = g[i].self;
-        while (j < n && strcmp(g[j].key, g[i].key) == 0)
-            j++;
-        for (size_t m = i; m < j; m++)
-            g[m].order = first;
-        i = j;
-    }
-    qsort(g, n, sizeof(*g), cmp_grouped);
     out->all = tool_xrealloc(NULL, n * sizeof(*out->all));
-    out->v = tool_xrealloc(NULL, n * sizeof(*out->v));
-    for (size_t i = 0; i < n; i++) {
-        out->all[i] = g[i].o;
-        if (i == 0 || g[i].order != g[i - 1].order)
-            out->v[out->n++] = (tool_call){&out->all[i], 0};
-        out->v[out->n - 1].n++;
+    out->v = tool_xrealloc(NULL, ncalls * sizeof(*out->v));
+    size_t cur = 0;
+    const ami_state_object *head;
+    while (out->n < ncalls && (head = ami_state_next_call(st, &cur)) != NULL) {
+        const char *lid = ami_state_object_get(head, "Linkedid");
+        tool_call *c = &out->v[out->n++];
+        c->ch = &out->all[k];
+        c->n = 0;
+        size_t cc = 0;
+        const ami_state_object *o;
+        if (lid && *lid)
+            while (k < n && (o = ami_state_next_in_call(st, lid, &cc)) != NULL) {
+                out->all[k++] = o;
+                c->n++;
+            }
+        if (c->n == 0 && k < n) {
+            out->all[k++] = head;
+            c->n = 1;
+        }
     }
-    free(g);
 }
 
 void tool_calls_free(tool_calls *c)
@@ -138,8 +104,7 @@ static int is_set(const ami_state_object *o, const char *key)
     return v && *v && strcmp(v, "<unknown>") != 0;
 }
 
-static void party(char *dst, size_t n, const ami_state_object *o, const char *num,
-                  const char *name)
+static void party(char *dst, size_t n, const ami_state_object *o, const char *num, const char *name)
 {
     char a[48], b[48];
     tool_obj_str(a, sizeof(a), o, num);
@@ -194,7 +159,7 @@ void tool_call_info_get(const tool_call *c, tool_call_info *out)
     /* What the call is doing: the first channel's application, or the
      * other's when the first has none (a Local channel's ;2 half). */
     const ami_state_object *ap = is_set(first, "Application") || !other ? first : other;
-    char app[48], data[64];
+    char app[32], data[56];
     tool_obj_str(app, sizeof(app), ap, "Application");
     tool_obj_str(data, sizeof(data), ap, "ApplicationData");
     if (*app && *data)
@@ -256,25 +221,15 @@ static void print_bridges(FILE *f, const ami_state *st)
         tool_obj_str(type, sizeof(type), b, "BridgeType");
         tool_obj_str(tech, sizeof(tech), b, "BridgeTechnology");
         fprintf(f, "  %s  %s/%s:", id, *type ? type : "?", *tech ? tech : "?");
-        /* The members are the channels whose BridgeId names it. */
         size_t cc = 0, n = 0;
         const ami_state_object *c;
-        while ((c = ami_state_next(st, AMI_STATE_CHANNEL, &cc)) != NULL) {
-            const char *bid = ami_state_object_get(c, "BridgeId");
-            if (bid && strcmp(bid, ami_state_object_id(b)) == 0) {
-                char name[128];
-                tool_obj_str(name, sizeof(name), c, "Channel");
-                fprintf(f, "%s %s", n++ ? "," : "", name);
-            }
+        while ((c = ami_state_next_in(st, b, AMI_STATE_CHANNEL, &cc)) != NULL) {
+            char name[128];
+            tool_obj_str(name, sizeof(name), c, "Channel");
+            fprintf(f, "%s %s", n++ ? "," : "", name);
         }
         fputs(n ? "\n" : " (empty)\n", f);
     }
-}
-
-static int in_queue(const ami_state_object *o, const char *queue)
-{
-    const char *q = ami_state_object_get(o, "Queue");
-    return q && strcmp(q, queue) == 0;
 }
 
 static void print_queues(FILE *f, const ami_state *st, uint64_t now)
@@ -295,9 +250,7 @@ static void print_queues(FILE *f, const ami_state *st, uint64_t now)
                 *aband ? aband : "0", *hold ? hold : "0");
         size_t mc = 0;
         const ami_state_object *m;
-        while ((m = ami_state_next(st, AMI_STATE_MEMBER, &mc)) != NULL) {
-            if (!in_queue(m, ami_state_object_id(q)))
-                continue;
+        while ((m = ami_state_next_in(st, q, AMI_STATE_MEMBER, &mc)) != NULL) {
             char iface[96], mname[64], reason[64], taken[16];
             tool_obj_str(iface, sizeof(iface), m, "Interface");
             tool_obj_str(mname, sizeof(mname), m, "MemberName");
@@ -312,9 +265,7 @@ static void print_queues(FILE *f, const ami_state *st, uint64_t now)
         }
         size_t cc = 0;
         const ami_state_object *c;
-        while ((c = ami_state_next(st, AMI_STATE_CALLER, &cc)) != NULL) {
-            if (!in_queue(c, ami_state_object_id(q)))
-                continue;
+        while ((c = ami_state_next_in(st, q, AMI_STATE_CALLER, &cc)) != NULL) {
             char pos[16], chan[128], who[96], wait[24];
             tool_obj_str(pos, sizeof(pos), c, "Position");
             tool_obj_str(chan, sizeof(chan), c, "Channel");

@@ -25,8 +25,8 @@ typedef struct tool_calls {
     const ami_state_object **all; /* the channels, grouped */
 } tool_calls;
 
-/* Group the store's channels by Linkedid (a channel without one is a call
- * of its own), calls in the order of their first channel. */
+/* The store's calls (ami_state_next_call: channels grouped by Linkedid),
+ * in the order they appeared, each with its channels. */
 void tool_calls_build(const ami_state *st, tool_calls *out);
 void tool_calls_free(tool_calls *c);
 

@@ -143,7 +143,10 @@ static void build_calls(top_screen *scr, const tool_live *l, const top_ui *ui, u
         tool_calls calls;
         tool_calls_build(l->sv[i].st, &calls);
         for (size_t k = 0; k < calls.n; k++) {
-            call_row r = {l->sv[i].name, {{0}}, 0, top_sort_name(ui)};
+            call_row r;
+            memset(&r, 0, sizeof(r));
+            r.server = l->sv[i].name;
+            r.sort = top_sort_name(ui);
             tool_call_info_get(&calls.v[k], &r.ci);
             r.age = r.ci.since_ms && r.ci.since_ms <= now ? now - r.ci.since_ms : 0;
             const char *cols[] = {r.server,   r.ci.caller, r.ci.callee,
@@ -175,8 +178,8 @@ static void build_calls(top_screen *scr, const tool_live *l, const top_ui *ui, u
             scr->timed = 1;
     }
     if (!n)
-        add(scr, TOP_STYLE_NORMAL, "%s", ui->filter[0] ? "(no call matches the filter)"
-                                                       : "(no calls)");
+        add(scr, TOP_STYLE_NORMAL, "%s",
+            ui->filter[0] ? "(no call matches the filter)" : "(no calls)");
     free(rows);
 }
 
@@ -201,12 +204,6 @@ static int cmp_members(const void *a, const void *b)
     return c ? c : strcmp(x->name, y->name);
 }
 
-static int in_queue(const ami_state_object *o, const char *queue)
-{
-    const char *q = ami_state_object_get(o, "Queue");
-    return q && strcmp(q, queue) == 0;
-}
-
 static void build_queue(top_screen *scr, const tool_live_server *s, const ami_state_object *q,
                         const top_ui *ui, uint64_t now, int multi)
 {
@@ -219,14 +216,13 @@ static void build_queue(top_screen *scr, const tool_live_server *s, const ami_st
     tool_obj_str(done, sizeof(done), q, "Completed");
     tool_obj_str(aband, sizeof(aband), q, "Abandoned");
     tool_obj_str(hold, sizeof(hold), q, "Holdtime");
-    int qmatch = !ui->filter[0] || strcasestr(qname, ui->filter) != NULL;
+    const char *qcols[] = {qname, srv};
+    int qmatch = matches(ui, qcols, 2);
 
     member_row *m = NULL;
     size_t nm = 0, cap = 0, cur = 0;
     const ami_state_object *o;
-    while ((o = ami_state_next(st, AMI_STATE_MEMBER, &cur)) != NULL) {
-        if (!in_queue(o, qid))
-            continue;
+    while ((o = ami_state_next_in(st, q, AMI_STATE_MEMBER, &cur)) != NULL) {
         if (nm == cap) {
             cap = cap ? cap * 2 : 16;
             m = tool_xrealloc(m, cap * sizeof(*m));
@@ -244,11 +240,12 @@ static void build_queue(top_screen *scr, const tool_live_server *s, const ami_st
 
     size_t ncallers = 0;
     cur = 0;
-    while ((o = ami_state_next(st, AMI_STATE_CALLER, &cur)) != NULL)
-        ncallers += in_queue(o, qid);
+    while (ami_state_next_in(st, q, AMI_STATE_CALLER, &cur) != NULL)
+        ncallers++;
 
     size_t title = scr->n;
-    add(scr, TOP_STYLE_HEADING, "%s%s%s  %zu waiting  %zu members  strategy %s  completed %s  "
+    add(scr, TOP_STYLE_HEADING,
+        "%s%s%s  %zu waiting  %zu members  strategy %s  completed %s  "
         "abandoned %s  holdtime %ss",
         multi ? srv : "", multi ? "/" : "", qname, ncallers, nm, *strat ? strat : "?",
         *done ? done : "0", *aband ? aband : "0", *hold ? hold : "0");
@@ -268,14 +265,13 @@ static void build_queue(top_screen *scr, const tool_live_server *s, const ami_st
                      *reason ? ")" : "");
         else
             snprintf(pause, sizeof(pause), "-");
-        add(scr, TOP_STYLE_NORMAL, "  member %-20.20s %-24.24s %-12s %-20.20s in call %-3s taken %s",
-            m[i].name, iface, m[i].status, pause, incall, *taken ? taken : "0");
+        add(scr, TOP_STYLE_NORMAL,
+            "  member %-20.20s %-24.24s %-12s %-20.20s in call %-3s taken %s", m[i].name, iface,
+            m[i].status, pause, incall, *taken ? taken : "0");
         shown++;
     }
     cur = 0;
-    while ((o = ami_state_next(st, AMI_STATE_CALLER, &cur)) != NULL) {
-        if (!in_queue(o, qid))
-            continue;
+    while ((o = ami_state_next_in(st, q, AMI_STATE_CALLER, &cur)) != NULL) {
         char pos[16], chan[96], num[48], name[48], wait[24];
         tool_obj_str(pos, sizeof(pos), o, "Position");
         tool_obj_str(chan, sizeof(chan), o, "Channel");
@@ -310,8 +306,8 @@ static void build_queues(top_screen *scr, const tool_live *l, const top_ui *ui, 
             build_queue(scr, &l->sv[i], q, ui, now, l->n > 1);
     }
     if (scr->n == before)
-        add(scr, TOP_STYLE_NORMAL, "%s", ui->filter[0] ? "(no queue matches the filter)"
-                                                       : "(no queues)");
+        add(scr, TOP_STYLE_NORMAL, "%s",
+            ui->filter[0] ? "(no queue matches the filter)" : "(no queues)");
 }
 
 /* --------------------------------------------------------------- parked */
@@ -361,16 +357,15 @@ static void build_parked(top_screen *scr, const tool_live *l, const top_ui *ui, 
                 rows = tool_xrealloc(rows, cap * sizeof(*rows));
             }
             const char *sp = ami_state_object_get(o, "ParkingSpace");
-            rows[n++] = (park_row){l->sv[i].name, o, top_sort_name(ui),
-                                   ami_state_object_created(o), sp ? strtol(sp, NULL, 10) : 0};
+            rows[n++] = (park_row){l->sv[i].name, o, top_sort_name(ui), ami_state_object_created(o),
+                                   sp ? strtol(sp, NULL, 10) : 0};
         }
     }
     if (n)
         qsort(rows, n, sizeof(*rows), cmp_parked);
     int multi = l->n > 1;
     add(scr, TOP_STYLE_HEADING, "%-*s%-16s %-32s %-24s %-24s %8s %s", multi ? 13 : 0,
-        multi ? "SERVER" : "", "LOT/SPACE", "CHANNEL", "CALLER", "PARKED BY", "PARKED",
-        "TIMEOUT");
+        multi ? "SERVER" : "", "LOT/SPACE", "CHANNEL", "CALLER", "PARKED BY", "PARKED", "TIMEOUT");
     scr->head = scr->n;
     for (size_t i = 0; i < n; i++) {
         const ami_state_object *o = rows[i].o;
@@ -390,8 +385,8 @@ static void build_parked(top_screen *scr, const tool_live *l, const top_ui *ui, 
             scr->timed = 1;
     }
     if (!n)
-        add(scr, TOP_STYLE_NORMAL, "%s", ui->filter[0] ? "(no parked call matches the filter)"
-                                                       : "(no parked calls)");
+        add(scr, TOP_STYLE_NORMAL, "%s",
+            ui->filter[0] ? "(no parked call matches the filter)" : "(no parked calls)");
     free(rows);
 }
 
@@ -408,7 +403,8 @@ void top_build(top_screen *scr, const tool_live *l, const top_ui *ui, uint64_t n
         parked += ami_state_count(l->sv[i].st, AMI_STATE_PARKED);
     }
     char views[128];
-    snprintf(views, sizeof(views), "%s1 Calls (%zu)%s  %s2 Queues (%zu waiting)%s  %s3 Parked (%zu)%s",
+    snprintf(views, sizeof(views),
+             "%s1 Calls (%zu)%s  %s2 Queues (%zu waiting)%s  %s3 Parked (%zu)%s",
              ui->view == TOP_CALLS ? "[" : "", calls, ui->view == TOP_CALLS ? "]" : "",
              ui->view == TOP_QUEUES ? "[" : "", waiting, ui->view == TOP_QUEUES ? "]" : "",
              ui->view == TOP_PARKED ? "[" : "", parked, ui->view == TOP_PARKED ? "]" : "");
