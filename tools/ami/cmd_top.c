@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "live.h"
 #include "secret.h"
+#include "state_from.h"
 #include "tlsopt.h"
 #include "top_view.h"
 
@@ -238,10 +239,49 @@ static int run(top *t, tool_opts *o)
     return TOOL_EXIT_OK;
 }
 
+static top_view_id first_view(const tool_opts *o)
+{
+    if (o->top_view && strcmp(o->top_view, "queues") == 0)
+        return TOP_QUEUES;
+    if (o->top_view && strcmp(o->top_view, "parked") == 0)
+        return TOP_PARKED;
+    return TOP_CALLS;
+}
+
+/* --once --from FILE: the screen a recorded server stream ends with. */
+static int once_from(top *t, tool_opts *o)
+{
+    static tool_server srv;
+    tool_live_server *s = &t->live.sv[0];
+    t->live.o = o;
+    t->live.n = 1;
+    srv.arg = o->state_from;
+    s->live = &t->live;
+    s->srv = &srv;
+    s->name = o->state_from;
+    s->up = s->was_up = 1;
+    if (ami_state_create(&s->st) != 0)
+        tool_oom();
+    int code = tool_state_from(o->state_from, s->st);
+    print_once(t);
+    ami_state_free(s->st);
+    top_screen_free(&t->scr);
+    return code;
+}
+
 int tool_cmd_top(tool_opts *o)
 {
     if (o->nargs > 0)
         return tool_usage_error("top: unexpected argument '%s'", o->args[0]);
+    if (o->state_from) {
+        top *t = calloc(1, sizeof(*t));
+        if (!t)
+            tool_oom();
+        t->ui.view = first_view(o);
+        int code = once_from(t, o);
+        free(t);
+        return code;
+    }
     int rc = tool_conn_settle(o);
     if (rc)
         return rc;
@@ -257,10 +297,7 @@ int tool_cmd_top(tool_opts *o)
     top *t = calloc(1, sizeof(*t));
     if (!t)
         tool_oom();
-    if (o->top_view)
-        t->ui.view = strcmp(o->top_view, "queues") == 0   ? TOP_QUEUES
-                     : strcmp(o->top_view, "parked") == 0 ? TOP_PARKED
-                                                          : TOP_CALLS;
+    t->ui.view = first_view(o);
     /* The live view follows restarts and shows outages on screen; --once
      * reports them on stderr and exits. */
     int code = tool_live_init(&t->live, o, secret, tls, !o->top_once);

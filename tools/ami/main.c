@@ -302,8 +302,7 @@ static int apply(tool_opts *o, enum opt_id id, const char *name, const char *val
             o->until_opt = name;
         break;
     case OPT_FROM:
-        o->state_from = val;
-        o->state_only_opt = name;
+        o->state_from = val; /* state, and top --once */
         break;
     case OPT_ONCE:
         o->top_once = 1;
@@ -438,8 +437,8 @@ int main(int argc, char **argv)
     int is_top = strcmp(cmd, "top") == 0;
     if (o.until_opt && !is_events && !is_state) {
         rc = tool_usage_error("--%s only applies to the events and state commands", o.until_opt);
-    } else if (o.state_only_opt && !is_state) {
-        rc = tool_usage_error("--%s only applies to the state command", o.state_only_opt);
+    } else if (o.state_from && !is_state && !(is_top && o.top_once)) {
+        rc = tool_usage_error("--from only applies to the state command and to top --once");
     } else if (o.top_only_opt && !is_top) {
         rc = tool_usage_error("--%s only applies to the top command", o.top_only_opt);
     } else if (o.events_only_opt && !is_events) {

@@ -96,7 +96,6 @@ typedef struct tool_opts {
     const char *events_only_opt;
     const char *decode_only_opt;
     const char *until_opt; /* --until: events and state */
-    const char *state_only_opt;
     const char *top_only_opt;
 } tool_opts;
 
