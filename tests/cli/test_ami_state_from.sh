@@ -24,8 +24,11 @@ open(sys.argv[3], "wb").write(d[:j])
 PY
 }
 
-# --- busy_snapshot: Events: off, every list once (the start-up snapshot).
-run 0 state --from "$F/busy_snapshot.raw" -f json
+# --- busy_snapshot: Events: off, every list once (the start-up snapshot),
+# up to its last BridgeInfo; the whole capture ends with an empty
+# CoreShowChannels, which the state follows.
+cut busy_snapshot BridgeInfoComplete "$TMP/busy.raw"
+run 0 state --from "$TMP/busy.raw" -f json
 jqok '.channels | length == 24'
 jqok '[.channels[] | select(.Channel == "Local/bridged@test-00000025;2")][0].BridgeId
       == "1979b382-8c34-4f1b-9fcf-d08ef8ef958d"'
@@ -43,11 +46,13 @@ jqok '[.queues[] | select(.Queue == "sales")][0].callers
       | length == 1 and .[0].Channel == "Local/301@test-0000002d;2" and .[0].CallerIDNum == "5554101"
         and .[0].Position == "1"'
 jqok '.parked == []'
-run 0 state --from "$F/busy_snapshot.raw"
-grep -q '^Calls: 12 (24 channels)$' "$TMP/out" || fail "busy_snapshot text: $(head -5 "$TMP/out")"
+run 0 state --from "$TMP/busy.raw"
+grep -q '^Calls: 7 (24 channels)$' "$TMP/out" || fail "busy_snapshot text: $(head -5 "$TMP/out")"
 grep -q '^Bridges: 6$' "$TMP/out" || fail "busy_snapshot text bridges"
 grep -qE '^    caller 1  Local/301@test-0000002d;2  5554101' "$TMP/out" || fail "text caller: $(grep caller "$TMP/out")"
 grep -qE '^    member Agent Alice \(' "$TMP/out" || fail "text member"
+run 0 state --from "$F/busy_snapshot.raw" -f json
+jqok '.channels == [] and (.bridges | length) == 6'
 
 # --- queue_callcenter: ends idle; the queues and their members stay.
 run 0 state --from "$F/queue_callcenter.raw" -f json
@@ -85,17 +90,23 @@ run 0 state --from "$F/park_hold.raw" -f json
 jqok '.parked == [] and .channels == []'
 
 # --- the older captures: a channel listed by CoreShowChannels.
+cut coreshowchannels CoreShowChannelsComplete "$TMP/csc.raw"
+run 0 state --from "$TMP/csc.raw" -f json
+jqok '.channels | length == 6'
+jqok '[.channels[] | select(.Channel == "Local/wait@test-00000003;1")][0].CallerIDNum == "5550100"'
+jqok '[.channels[] | select(.BridgeId == "92fcc28c-ddc8-4620-89a1-126faa829995") | .Channel] | sort
+      == ["Local/bridged@test-00000002;2", "Local/wait@test-00000004;1"]'
 run 0 state --from "$F/coreshowchannels.raw" -f json
-jqok '.channels | length >= 1'
+jqok '.channels == []'
 run 0 state --from "$F/originate_events.raw" -f json
 jqok '.channels == []'
 
 # --- top --once over a capture: the three views, no terminal codes.
-run 0 top --once --from "$F/busy_snapshot.raw"
-grep -q '^ami top  \[1 Calls (12)\]' "$TMP/out" || fail "top title: $(head -2 "$TMP/out")"
+run 0 top --once --from "$TMP/busy.raw"
+grep -q '^ami top  \[1 Calls (7)\]' "$TMP/out" || fail "top title: $(head -2 "$TMP/out")"
 grep -qE '^CALLER +CALLEE +STATE' "$TMP/out" || fail "top calls heading"
 grep -q "$(printf '\033')" "$TMP/out" && fail "top --once wrote a terminal escape"
-run 0 top --once --from "$F/busy_snapshot.raw" --view queues
+run 0 top --once --from "$TMP/busy.raw" --view queues
 grep -qE '^sales  1 waiting  1 members' "$TMP/out" || fail "top queues: $(cat "$TMP/out")"
 grep -qE '^  caller 1 +Local/301@test-0000002d;2 +5554101' "$TMP/out" || fail "top queue caller"
 grep -qE '^  member Agent Alice' "$TMP/out" || fail "top queue member"

@@ -181,9 +181,10 @@ static int once_done(void *ud)
     return tool_live_all_synced(&t->live);
 }
 
-static int print_once(top *t)
+/* `now_ms` 0: no durations (a capture has no clock). */
+static int print_once(top *t, uint64_t now_ms)
 {
-    top_build(&t->scr, &t->live, &t->ui, ami_async_now());
+    top_build(&t->scr, &t->live, &t->ui, now_ms);
     for (size_t i = 0; i < t->scr.n; i++)
         printf("%s\n", t->scr.v[i].text);
     return 0;
@@ -199,7 +200,7 @@ static int run(top *t, tool_opts *o)
         }
         if (tool_live_stopped())
             return TOOL_EXIT_OK;
-        print_once(t);
+        print_once(t, ami_async_now());
         for (size_t i = 0; i < t->live.n; i++)
             if (t->live.sv[i].failed)
                 return t->live.sv[i].code;
@@ -263,7 +264,7 @@ static int once_from(top *t, tool_opts *o)
     if (ami_state_create(&s->st) != 0)
         tool_oom();
     int code = tool_state_from(o->state_from, s->st);
-    print_once(t);
+    print_once(t, 0);
     ami_state_free(s->st);
     top_screen_free(&t->scr);
     return code;

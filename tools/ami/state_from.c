@@ -11,10 +11,15 @@
  * those ActionIDs, so list events are grouped into results and every other
  * event reaches the store in stream order, as the live client sees them.
  *
- * Which responses count: the first one of each list the store wants
- * answers it; a list the capture never has (no parking module, no
- * BridgeList) counts as empty. Later list responses are not applied: from
- * the first snapshot on the state follows the events, as it does live.
+ * Which responses count: each list response answers the store's list of
+ * that name when the store is waiting for one; when it is not (its
+ * snapshot is complete), a later response starts a new snapshot, so every
+ * list in the capture is applied where it comes, as a resync would apply
+ * it live (each list reconciles its own kinds). Lists the capture never
+ * has (no parking module, no BridgeList) count as empty in the first
+ * snapshot and are left as they are in later ones. When FILE.sent (the
+ * client's side of a capture) is next to FILE.raw, a list narrowed by its
+ * action (QueueStatus with Queue:, ...) does not count: it shows a part.
  */
 #include "state_from.h"
 
@@ -37,7 +42,8 @@ typedef struct from_entry {
     char *list;   /* the list action it answers ("CoreShowChannels"), NULL: not a list */
     char *bridge; /* BridgeInfo: the bridge it describes */
     int sent;     /* registered with the session */
-    int used;     /* its result answered a wanted list */
+    int used;     /* its result answers a wanted list */
+    int narrowed; /* its action asked for a part of the list (from FILE.sent) */
 } from_entry;
 
 typedef struct wanted {
@@ -56,6 +62,7 @@ typedef struct from_ctx {
     size_t nw, wcap;
     size_t pos;  /* entries completed so far (stream position) */
     int error;   /* first libami error from the store */
+    int later;   /* a snapshot after the first: absent lists stay as they are */
     int closing; /* the session is being freed: pending results are void */
 } from_ctx;
 
@@ -162,6 +169,44 @@ static int index_capture(from_ctx *c, const char *data, size_t len)
     return rc < 0 ? rc : 0;
 }
 
+/* FILE.sent next to FILE.raw: the actions, to tell a narrowed list (one
+ * queue's QueueStatus) from a whole one. Missing or unreadable: none. */
+static void mark_narrowed(from_ctx *c, const char *raw_path)
+{
+    size_t pl = strlen(raw_path);
+    if (pl < 4 || strcmp(raw_path + pl - 4, ".raw") != 0)
+        return;
+    char *sent = tool_xrealloc(NULL, pl + 2);
+    memcpy(sent, raw_path, pl - 4);
+    memcpy(sent + pl - 4, ".sent", 6);
+    char *data = NULL;
+    size_t len = 0;
+    int err = read_all(sent, &data, &len);
+    free(sent);
+    if (err)
+        return;
+    static const char *const narrowing[] = {"Queue", "Member", "BridgeType", "ParkingLot"};
+    ami_parser *ps;
+    if (ami_parser_create(&ps, 0) != 0)
+        tool_oom();
+    if (ami_parser_feed(ps, data, len) == 0) {
+        const ami_packet *p;
+        while (ami_parser_next(ps, &p) > 0) {
+            const char *id = ami_packet_action_id(p);
+            int narrow = 0;
+            for (size_t k = 0; k < sizeof(narrowing) / sizeof(narrowing[0]); k++) {
+                const char *v = ami_packet_get(p, narrowing[k]);
+                narrow |= v && *v;
+            }
+            for (size_t i = 0; id && narrow && i < c->ne; i++)
+                if (strcmp(c->e[i].id, id) == 0)
+                    c->e[i].narrowed = 1;
+        }
+    }
+    ami_parser_free(ps);
+    free(data);
+}
+
 static int same(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
@@ -173,7 +218,7 @@ static size_t find_answer(const from_ctx *c, const char *name, const char *bridg
 {
     for (size_t i = c->pos; i < c->ne; i++) {
         const from_entry *e = &c->e[i];
-        if (e->used || !e->list || strcmp(e->list, name) != 0)
+        if (e->used || e->narrowed || !e->list || strcmp(e->list, name) != 0)
             continue;
         if (strcmp(name, "BridgeInfo") == 0 && !same(e->bridge, bridge))
             continue;
@@ -242,7 +287,8 @@ static void take_wanted(from_ctx *c)
         ami_action_free(a);
         w.entry = find_answer(c, w.name, w.bridge);
         if (w.entry == (size_t)-1) {
-            answer_empty(c, &w);
+            if (!c->later)
+                answer_empty(c, &w);
             free(w.name);
             free(w.bridge);
             continue;
@@ -257,6 +303,36 @@ static void take_wanted(from_ctx *c)
 }
 
 static void register_entry(from_ctx *c, size_t i);
+
+static size_t want_index(const from_ctx *c, size_t entry)
+{
+    for (size_t k = 0; k < c->nw; k++)
+        if (c->w[k].entry == entry)
+            return k;
+    return (size_t)-1;
+}
+
+/* The lists a snapshot starts with (BridgeInfo follows BridgeList). */
+static int top_level(const char *list)
+{
+    static const char *const names[] = {"CoreShowChannels", "BridgeList", "QueueStatus",
+                                        "ParkedCalls", "DeviceStateList"};
+    for (size_t i = 0; list && i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(list, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Forget what the abandoned snapshot waited for. */
+static void drop_wanted(from_ctx *c)
+{
+    for (size_t k = 0; k < c->nw; k++) {
+        c->e[c->w[k].entry].used = 0;
+        free(c->w[k].name);
+        free(c->w[k].bridge);
+    }
+    c->nw = 0;
+}
 
 typedef struct from_ref {
     from_ctx *c;
@@ -274,17 +350,26 @@ static void on_entry_result(ami_session *s, ami_result *r, void *ud)
         ami_result_free(r);
         return;
     }
+    size_t k = want_index(c, i);
+    if (k == (size_t)-1 && top_level(c->e[i].list) && !c->e[i].narrowed &&
+        ami_result_status(r) == AMI_OK) {
+        /* The store waits for no such list: a new snapshot, which this
+         * response opens (the others follow as the capture has them). */
+        drop_wanted(c);
+        c->later = 1;
+        c->pos = i;
+        set_error(c, ami_state_resync_begin(c->st));
+        take_wanted(c);
+        k = want_index(c, i);
+    }
     if (i + 1 > c->pos)
         c->pos = i + 1;
-    for (size_t k = 0; k < c->nw; k++) {
-        if (c->w[k].entry != i)
-            continue;
+    if (k != (size_t)-1) {
         set_error(c, ami_state_feed_result(c->st, c->w[k].token, r));
         free(c->w[k].name);
         free(c->w[k].bridge);
         c->w[k] = c->w[--c->nw];
         take_wanted(c);
-        break;
     }
     ami_result_free(r);
     /* The same ActionID may come again later in the capture. */
@@ -345,6 +430,7 @@ int tool_state_from(const char *path, ami_state *st)
         code = tool_exit_for(rc);
         goto out;
     }
+    mark_narrowed(&c, path);
     if (ami_session_create(&c.ses) != 0)
         tool_oom();
     ami_session_set_event_cb(c.ses, on_event, &c);

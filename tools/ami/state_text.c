@@ -129,17 +129,25 @@ void tool_call_info_get(const tool_call *c, tool_call_info *out)
             break;
         }
     }
-    for (size_t i = 0; i < c->n && !other; i++)
-        if (c->ch[i] != first)
+    /* The other party: the first channel that shows a different number
+     * (the two halves of a Local channel carry the caller's). */
+    const char *cnum = ami_state_object_get(first, "CallerIDNum");
+    for (size_t i = 0; i < c->n && !other; i++) {
+        const char *n = ami_state_object_get(c->ch[i], "CallerIDNum");
+        if (c->ch[i] != first && is_set(c->ch[i], "CallerIDNum") && (!cnum || strcmp(n, cnum) != 0))
             other = c->ch[i];
+    }
+    const char *conn = ami_state_object_get(first, "ConnectedLineNum");
     tool_obj_str(out->linkedid, sizeof(out->linkedid), first, "Linkedid");
     party(out->caller, sizeof(out->caller), first, "CallerIDNum", "CallerIDName");
-    if (other && is_set(other, "CallerIDNum"))
+    if (other)
         party(out->callee, sizeof(out->callee), other, "CallerIDNum", "CallerIDName");
-    else if (is_set(first, "ConnectedLineNum"))
+    else if (is_set(first, "ConnectedLineNum") && (!cnum || strcmp(conn, cnum) != 0))
         party(out->callee, sizeof(out->callee), first, "ConnectedLineNum", "ConnectedLineName");
     else
         tool_obj_str(out->callee, sizeof(out->callee), first, "Exten");
+    if (!other && c->n > 1)
+        other = c->ch[0] == first ? c->ch[1] : c->ch[0];
     tool_obj_str(out->state, sizeof(out->state), first, "ChannelStateDesc");
     uint64_t created = 0, answered = 0;
     for (size_t i = 0; i < c->n; i++) {

@@ -281,8 +281,8 @@ static void build_queue(top_screen *scr, const tool_live_server *s, const ami_st
         const char *cols[] = {chan, num, name};
         if (!qmatch && !matches(ui, cols, 3))
             continue;
-        add(scr, TOP_STYLE_NORMAL, "  caller %-3s %-32.32s %-16.16s %-20.20s waiting %s", pos, chan,
-            num, name, *wait ? wait : "?");
+        add(scr, TOP_STYLE_NORMAL, "  caller %-3s %-32.32s %-16.16s %-20.20s %s%s", pos, chan, num,
+            name, *wait ? "waiting " : "", wait);
         if (*wait)
             scr->timed = 1;
         shown++;
