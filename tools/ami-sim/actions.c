@@ -1,6 +1,6 @@
 /* The action table and dispatch: the checks manager.c's process_message()
  * makes, in the same order, with the same messages. */
-#include "sim.h"
+#include "pbx.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +10,13 @@
  * ListCommands comes out in the same order. Synopses and write classes
  * are the ones Asterisk 22 registers. */
 static const sim_action_def actions[] = {
+    {"BlindTransfer", "Blind transfer channel(s) to the given destination", SIM_CALL,
+     sim_action_blindtransfer},
+    {"Bridge", "Bridge two channels already in the PBX.", SIM_CALL, sim_action_bridge},
+    {"BridgeDestroy", "Destroy a bridge.", 0, sim_action_bridgedestroy},
+    {"BridgeInfo", "Get information about a bridge.", 0, sim_action_bridgeinfo},
+    {"BridgeKick", "Kick a channel from a bridge.", 0, sim_action_bridgekick},
+    {"BridgeList", "Get a list of bridges in the system.", 0, sim_action_bridgelist},
     {"Challenge", "Generate Challenge for MD5 Auth.", 0, sim_action_challenge},
     {"Command", "Execute Asterisk CLI Command.", SIM_COMMAND, sim_action_command},
     {"CoreSettings", "Show PBX core settings (version etc).", SIM_SYSTEM | SIM_REPORTING,
@@ -18,6 +25,8 @@ static const sim_action_def actions[] = {
      sim_action_coreshowchannels},
     {"CoreStatus", "Show PBX core status variables.", SIM_SYSTEM | SIM_REPORTING,
      sim_action_corestatus},
+    {"DeviceStateList", "List the current known device states.", SIM_CALL | SIM_REPORTING,
+     sim_action_devicestatelist},
     {"Events", "Control Event Flow.", 0, sim_action_events},
     {"Filter", "Dynamically add filters for the current manager session.", SIM_SYSTEM,
      sim_action_filter},
@@ -29,7 +38,18 @@ static const sim_action_def actions[] = {
     {"Login", "Login Manager.", 0, sim_action_login},
     {"Logoff", "Logoff Manager.", 0, sim_action_logoff},
     {"Originate", "Originate a call.", SIM_ORIGINATE, sim_action_originate},
+    {"Park", "Park a channel.", SIM_CALL, sim_action_park},
+    {"ParkedCalls", "List parked calls.", SIM_CALL, sim_action_parkedcalls},
+    {"Parkinglots", "Get a list of parking lots", SIM_CALL, sim_action_parkinglots},
     {"Ping", "Keepalive command.", 0, sim_action_ping},
+    {"QueueAdd", "Add interface to queue.", SIM_AGENT, sim_action_queueadd},
+    {"QueuePause", "Makes a queue member temporarily unavailable.", SIM_AGENT,
+     sim_action_queuepause},
+    {"QueuePenalty", "Set the penalty for a queue member.", SIM_AGENT, sim_action_queuepenalty},
+    {"QueueRemove", "Remove interface from queue.", SIM_AGENT, sim_action_queueremove},
+    {"QueueStatus", "Show queue status.", 0, sim_action_queuestatus},
+    {"QueueSummary", "Show queue summary.", 0, sim_action_queuesummary},
+    {"Redirect", "Redirect (transfer) a call.", SIM_CALL, sim_action_redirect},
     {"Setvar", "Sets a channel variable or function value.", SIM_CALL, sim_action_setvar},
     {"Status", "List channel status.", SIM_SYSTEM | SIM_CALL | SIM_REPORTING, sim_action_status},
     {"UserEvent", "Send an arbitrary event.", SIM_USER, sim_action_userevent},

@@ -11,7 +11,7 @@
  *                    HangupRequest, BridgeLeave, Hangup x2, BridgeDestroy,
  *                    Cdr x2, DeviceStateChange.
  */
-#include "sim.h"
+#include "pbx.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -49,27 +49,6 @@ static const char *cause_text(int cause)
     }
 }
 
-static void bridge_headers(sim_buf *b, const sim_call *call, int count)
-{
-    sim_buf_printf(b,
-                   "BridgeUniqueid: %s\r\nBridgeType: basic\r\nBridgeTechnology: simple_bridge\r\n"
-                   "BridgeCreator: <unknown>\r\nBridgeName: <unknown>\r\n"
-                   "BridgeNumChannels: %d\r\nBridgeVideoSourceMode: none\r\n",
-                   call->bridge, count);
-}
-
-static void bridge_event(sim *s, const char *name, const sim_call *call, const sim_chan *ch)
-{
-    sim_buf b = {0};
-    sim_buf_printf(&b, "Event: %s\r\nPrivilege: call,all\r\n", name);
-    bridge_headers(&b, call, call->bridged);
-    if (ch)
-        sim_chan_headers(&b, "", ch);
-    sim_buf_append(&b, "\r\n", 2);
-    sim_broadcast(s, SIM_CALL, b.data, b.len);
-    sim_buf_free(&b);
-}
-
 static void dial_event(sim *s, const char *name, const sim_chan *dest, const char *extra)
 {
     sim_buf b = {0};
@@ -89,16 +68,6 @@ static void device_event(sim *s, const sim_call *call, const char *state)
         call->device, state);
     sim_broadcast(s, SIM_CALL, b.data, b.len);
     sim_buf_free(&b);
-}
-
-static void newexten(sim *s, sim_chan *ch, const char *app, const char *data)
-{
-    snprintf(ch->app, sizeof ch->app, "%s", app);
-    snprintf(ch->appdata, sizeof ch->appdata, "%s", data);
-    sim_buf x = {0};
-    sim_buf_printf(&x, "Extension: %s\r\nApplication: %s\r\nAppData: %s\r\n", ch->exten, app, data);
-    sim_chan_event(s, SIM_DIALPLAN, "Newexten", ch, x.data);
-    sim_buf_free(&x);
 }
 
 static void newstate(sim *s, sim_chan *ch, int state)
@@ -171,7 +140,7 @@ static void phase_answer(sim *s, sim_call *call)
         snprintf(one->context, sizeof one->context, "%s", call->dest_context);
         snprintf(one->exten, sizeof one->exten, "%s", call->dest_exten);
         const sim_prio *pr = plan_find(one->context, one->exten, one->priority);
-        newexten(s, one, pr ? pr->app : "NoOp", pr ? pr->data : "");
+        sim_newexten(s, one, pr ? pr->app : "NoOp", pr ? pr->data : "");
     }
     sim_conn *owner = sim_conn_by_id(s, call->owner_conn);
     if (!call->async) {
@@ -193,27 +162,21 @@ static void phase_answer(sim *s, sim_call *call)
         sim_broadcast(s, SIM_CALL, b.data, b.len);
         sim_buf_free(&b);
     }
+    if (two && call->dest_app[0])
+        sim_pbx_on_answer(s, call); /* the ;2 runs its extension: Queue, Dial, ... */
     if (!two || call->dest_app[0])
         return;
     /* Both halves meet in one basic bridge, so clients see the Bridge*
      * events with one consistent BridgeUniqueid. */
-    snprintf(call->bridge, sizeof call->bridge, "%08lx-%04lx-4%03lx-a%03lx-%06lx%06lx",
-             random() & 0xffffffffL, random() & 0xffffL, random() & 0xfffL, random() & 0xfffL,
-             random() & 0xffffffL, random() & 0xffffffL);
-    call->bridged = 0;
-    bridge_event(s, "BridgeCreate", call, NULL);
-    snprintf(two->bridge, sizeof two->bridge, "%s", call->bridge);
-    call->bridged = 1;
-    bridge_event(s, "BridgeEnter", call, two);
-    snprintf(one->bridge, sizeof one->bridge, "%s", call->bridge);
-    call->bridged = 2;
-    bridge_event(s, "BridgeEnter", call, one);
+    sim_bridge *br = sim_bridge_new(s, "basic", 1);
+    sim_bridge_enter(s, br, two);
+    sim_bridge_enter(s, br, one);
     sim_chan_setvar(s, two, "BRIDGEPEER", one->name);
     sim_chan_setvar(s, one, "BRIDGEPEER", two->name);
     two->priority = 2;
     char secs[16];
     snprintf(secs, sizeof secs, "%d", (s->opt.call_duration_ms + 999) / 1000);
-    newexten(s, two, "Wait", secs);
+    sim_newexten(s, two, "Wait", secs);
 }
 
 static void fmt_time(time_t t, char *buf, size_t n)
@@ -256,14 +219,11 @@ static void cdr_event(sim *s, const sim_call *call, const sim_chan *ch)
     sim_buf_free(&b);
 }
 
-static void hangup_chan(sim *s, sim_call *call, sim_chan *ch, int cause)
+static void hangup_chan(sim *s, sim_chan *ch, int cause)
 {
     char extra[96];
-    if (ch->bridge[0]) {
-        call->bridged--;
-        bridge_event(s, "BridgeLeave", call, ch);
-        ch->bridge[0] = '\0';
-    }
+    if (ch->bridge[0])
+        sim_bridge_leave(s, ch);
     snprintf(extra, sizeof extra, "Cause: %d\r\nCause-txt: %s\r\n", cause, cause_text(cause));
     sim_chan_event(s, SIM_CALL, "Hangup", ch, extra);
 }
@@ -282,17 +242,16 @@ static void phase_hangup(sim *s, sim_call *call)
             sim_conn_resume(owner);
         }
     }
+    sim_pbx_on_hangup(s, call);
     if (two) {
         if (!call->cause && call->answered)
-            newexten(s, two, "Hangup", "");
+            sim_newexten(s, two, "Hangup", "");
         sim_chan_event(s, SIM_CALL, "SoftHangupRequest", two, extra);
     }
     sim_chan_event(s, SIM_CALL, "HangupRequest", one, extra);
     if (two)
-        hangup_chan(s, call, two, cause);
-    hangup_chan(s, call, one, cause);
-    if (call->bridge[0])
-        bridge_event(s, "BridgeDestroy", call, NULL);
+        hangup_chan(s, two, cause);
+    hangup_chan(s, one, cause);
     if (two)
         cdr_event(s, call, two);
     cdr_event(s, call, one);
@@ -329,7 +288,7 @@ static void phase_setup(sim *s, sim_call *call, const ami_packet *p, const char 
     if (two)
         sim_chan_event(s, SIM_CALL, "Newchannel", two, NULL);
     if (two)
-        newexten(s, one, "AppDial2", "(Outgoing Line)");
+        sim_newexten(s, one, "AppDial2", "(Outgoing Line)");
     sim_chan *halves[2] = {one, two};
     const char *cid = ami_packet_get(p, "CallerID");
     for (int h = 0; h < 2 && halves[h]; h++) {
@@ -354,7 +313,7 @@ static void phase_setup(sim *s, sim_call *call, const ami_packet *p, const char 
         char ds[160];
         snprintf(ds, sizeof ds, "DialString: %s@%s\r\n", exten, ctx);
         dial_event(s, "DialBegin", one, ds);
-        newexten(s, two, "Answer", "");
+        sim_newexten(s, two, "Answer", "");
         newstate(s, two, 6);
         device_event(s, call, "INUSE");
         newstate(s, one, 6);
@@ -474,6 +433,7 @@ void sim_calls_run(sim *s, uint64_t now)
 {
     /* Restart the scan after each step: a step can resume a connection
      * whose next action adds or ends calls. */
+    sim_pbx_tick(s, now);
     for (;;) {
         sim_call *due = NULL;
         for (sim_call *call = s->calls; call; call = call->next) {
@@ -497,7 +457,7 @@ void sim_calls_run(sim *s, uint64_t now)
 
 uint64_t sim_calls_next_deadline(const sim *s)
 {
-    uint64_t d = AMI_NO_DEADLINE;
+    uint64_t d = sim_pbx_deadline(s);
     for (const sim_call *call = s->calls; call; call = call->next)
         if (call->next_at < d)
             d = call->next_at;

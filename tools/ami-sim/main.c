@@ -1,5 +1,5 @@
 /* ami-sim: command-line options, start-up and shutdown. */
-#include "sim.h"
+#include "pbx.h"
 
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -34,6 +34,9 @@ static void usage(FILE *f)
             "                        (default 100, like Asterisk; 0 disables)\n"
             "  --max-output BYTES    drop a client with more than BYTES unsent (default 64M)\n"
             "  --call-duration MS    how long an originated call stays up (default 2000)\n"
+            "  --queues FILE         queues in queues.conf form: [name], strategy =,\n"
+            "                        maxlen =, member => IFACE,PENALTY,NAME,... (default:\n"
+            "                        the fixtures' support and sales queues)\n"
             "  --replay FILE         answer each action with the next response recorded\n"
             "                        in FILE (a fixture .raw) plus the events after it\n"
             "  --firehose N          after Login, send N events as fast as the client\n"
@@ -45,9 +48,14 @@ static void usage(FILE *f)
             "  --help                this text\n"
             "  --version             print the version\n"
             "\n"
-            "Actions: Challenge Command CoreSettings CoreShowChannels CoreStatus Events\n"
-            "Filter GetConfig Getvar Hangup ListCommands Login Logoff Originate Ping Setvar\n"
-            "Status UserEvent WaitEvent. See docs/ami-sim.md for details and limitations.\n",
+            "Actions: BlindTransfer Bridge BridgeDestroy BridgeInfo BridgeKick BridgeList\n"
+            "Challenge Command CoreSettings CoreShowChannels CoreStatus DeviceStateList\n"
+            "Events Filter GetConfig Getvar Hangup ListCommands Login Logoff Originate Park\n"
+            "ParkedCalls Parkinglots Ping QueueAdd QueuePause QueuePenalty QueueRemove\n"
+            "QueueStatus QueueSummary Redirect Setvar Status UserEvent WaitEvent.\n"
+            "Dialplan (context test): 300/301 queue support/sales, bridged dials\n"
+            "Local/wait@test, moh plays hold music, Local/7NN@parkedcalls retrieves a\n"
+            "parked call. See docs/ami-sim.md for details and limitations.\n",
             sim_fault_names());
 }
 
@@ -130,6 +138,7 @@ enum {
     OPT_TLS_CERT,
     OPT_TLS_KEY,
     OPT_TLS_CA,
+    OPT_QUEUES,
     OPT_HELP,
     OPT_VERSION
 };
@@ -152,6 +161,7 @@ int main(int argc, char **argv)
         {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
         {"tls-key", required_argument, NULL, OPT_TLS_KEY},
         {"tls-ca", required_argument, NULL, OPT_TLS_CA},
+        {"queues", required_argument, NULL, OPT_QUEUES},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -238,6 +248,9 @@ int main(int argc, char **argv)
         case OPT_TLS_CA:
             o->tls_ca = optarg;
             break;
+        case OPT_QUEUES:
+            o->queues_file = optarg;
+            break;
         case OPT_HELP:
         case 'h':
             usage(stdout);
@@ -272,6 +285,18 @@ int main(int argc, char **argv)
     }
     if (o->replay_file && sim_replay_load(&s, o->replay_file) != 0)
         return 1;
+    sim_pbx_init(&s);
+    if (o->queues_file) {
+        if (sim_queues_load(&s, o->queues_file) != 0) {
+            sim_pbx_free(&s);
+            sim_users_free(&s);
+            sim_replay_free(&s);
+            return 1;
+        }
+    } else {
+        sim_queues_default(&s);
+    }
+    sim_devstate_init(&s);
     sim_var_set(&s.globals, "GLOBALVAR", "initial-value");
     if (o->firehose)
         sim_firehose_init(&s);
@@ -290,6 +315,7 @@ int main(int argc, char **argv)
     if (s.lfd >= 0)
         close(s.lfd);
     sim_calls_free(&s);
+    sim_pbx_free(&s);
     sim_vars_free(&s.globals);
     sim_users_free(&s);
     sim_replay_free(&s);

@@ -127,8 +127,6 @@ typedef struct sim_call {
     int cause;
     char dest_context[64], dest_exten[64], dest_app[64], dest_data[128];
     char device[128]; /* "Local/100@test" */
-    char bridge[40];
-    int bridged; /* channels in the bridge */
     int answered;
 } sim_call;
 
@@ -200,6 +198,7 @@ typedef struct sim_options {
     const char *tls_cert; /* serve TLS with this certificate chain (PEM) */
     const char *tls_key;
     const char *tls_ca; /* require client certificates issued by this CA */
+    const char *queues_file; /* --queues: queues.conf-like file (pbx.h) */
 } sim_options;
 
 typedef struct sim {
@@ -227,6 +226,8 @@ typedef struct sim {
     uint64_t firehose_block_events;
 
     void *tls_ctx; /* SSL_CTX *, NULL when serving plain TCP */
+
+    struct sim_pbx *pbx; /* bridges, queues, parking, device states (pbx.h) */
 } sim;
 
 /* clock.c */
