@@ -18,7 +18,10 @@ jqok() { jq -e "$1" "$TMP/out" >/dev/null || fail "jq '$1' on $(head -c 3000 "$T
 
 # Empty server: an empty state, in both formats.
 run 0 state -f json
-jqok '.channels == [] and .bridges == [] and .queues == [] and .parked == []'
+jqok '.channels == [] and .bridges == [] and .parked == []'
+# The sim's queues.conf: support (Alice, Bob) and sales (Carol, paused).
+jqok '[.queues[].Queue] == ["support", "sales"] and ([.queues[].callers[]] == [])'
+jqok '[.queues[] | select(.Queue == "sales")][0].members[0] | .MemberName == "Agent Carol" and .Paused == "1"'
 run 0 state
 grep -qx 'Calls: 0 (0 channels)' "$TMP/out" || fail "empty text: $(cat "$TMP/out")"
 
@@ -77,41 +80,104 @@ jq -e --arg v "$victim" '[.channels[].Channel] | index($v) == null' "$TMP/until.
 jq -e '[.channels[] | select(.CallerIDNum == "1001")] | length >= 1' "$TMP/until.out" >/dev/null ||
     fail "the other call vanished: $(cat "$TMP/until.out")"
 
-# --- Seeded random scenarios: a follower built from events equals the
-# sim's CoreShowChannels at a quiet point (marked by a UserEvent).
+# --- Seeded random scenarios: plain, bridged and queue calls, parks, blind
+# transfers, hangups and pauses. At a quiet point (the sim's lists stay the
+# same, then a UserEvent marks it) the state a follower built from events
+# equals the sim's own lists: channels with their bridge, bridges, queue
+# callers and members' pause, parked calls.
 SEED=${AMI_TEST_SEED:-$RANDOM}
 echo "random scenarios: seed $SEED (AMI_TEST_SEED=$SEED to repeat)"
 RANDOM=$SEED
+# hangup CHANNEL: hang it up if it is still there (one half of a Local
+# pair takes the other with it).
+hangup() { timeout 30 "$AMI" action Hangup Channel="$1" </dev/null >/dev/null 2>&1 || true; }
+# act ARGS: an action whose failure is part of the scenario (a channel
+# that a random earlier step already moved or hung up).
+act() { timeout 30 "$AMI" action "$@" </dev/null >/dev/null 2>&1 || true; }
 run 0 -f json action CoreShowChannels
 for ch in $(jq -r '.[] | select(.Event == "CoreShowChannel") | .Channel' "$TMP/out"); do
-    run 0 action Hangup Channel="$ch"
+    hangup "$ch"
 done
-for round in 1 2 3; do
+# sim_lists: the sim's own view, normalised for comparison.
+sim_lists() {
+    timeout 30 "$AMI" -f json action CoreShowChannels </dev/null >"$TMP/l.csc" 2>/dev/null || return 1
+    timeout 30 "$AMI" -f json action BridgeList </dev/null >"$TMP/l.br" 2>/dev/null || return 1
+    timeout 30 "$AMI" -f json action QueueStatus </dev/null >"$TMP/l.qs" 2>/dev/null || return 1
+    timeout 30 "$AMI" -f json action ParkedCalls </dev/null >"$TMP/l.pk" 2>/dev/null || return 1
+    jq -c -n --slurpfile c "$TMP/l.csc" --slurpfile b "$TMP/l.br" --slurpfile q "$TMP/l.qs" \
+        --slurpfile p "$TMP/l.pk" '{
+        channels: [$c[0][] | select(.Event == "CoreShowChannel") | [.Uniqueid, .BridgeId]] | sort,
+        bridges: [$b[0][] | select(.Event == "BridgeListItem") | .BridgeUniqueid] | sort,
+        callers: [$q[0][] | select(.Event == "QueueEntry") | [.Queue, .Uniqueid]] | sort,
+        members: [$q[0][] | select(.Event == "QueueMember") | [.Queue, .Location, .Paused]] | sort,
+        parked: [$p[0][] | select(.Event == "ParkedCall") | [.ParkingSpace, .ParkeeUniqueid]] | sort}'
+}
+state_lists() {
+    jq -c '{
+        channels: [.channels[] | [.Uniqueid, (.BridgeId // "")]] | sort,
+        bridges: [.bridges[] | .BridgeUniqueid] | sort,
+        callers: [.queues[] | .callers[] | [.Queue, .Uniqueid]] | sort,
+        members: [.queues[] | .members[] | [.Queue, .Interface, .Paused]] | sort,
+        parked: [.parked[] | [.ParkingSpace, .ParkeeUniqueid]] | sort}' "$1"
+}
+bridged_channel() { # a random channel that is in a bridge, or nothing
+    timeout 30 "$AMI" -f json action CoreShowChannels </dev/null 2>/dev/null |
+        jq -r '[.[] | select(.Event == "CoreShowChannel" and (.BridgeId // "") != "") | .Channel] | .[]' |
+        awk -v r=$RANDOM 'BEGIN { srand(r) } { a[NR] = $0 } END { if (NR) print a[int(rand() * NR) + 1] }'
+}
+carol=1
+for round in 1 2 3 4; do
     before=$(logins)
-    timeout 30 "$AMI" state --until Event=UserEvent --until UserEvent="Quiet$round" -f json </dev/null \
+    timeout 60 "$AMI" state --until Event=UserEvent --until UserEvent="Quiet$round" -f json </dev/null \
         >"$TMP/follow.out" 2>"$TMP/follow.err" &
     FPID=$!
     PIDS+=($FPID)
     for _ in $(seq 200); do [ "$(logins)" -gt "$before" ] && break; sleep 0.05; done
-    n=$((RANDOM % 5 + 2))
-    for i in $(seq "$n"); do
-        originate $((100 + RANDOM % 3)) "$((2000 + RANDOM % 100))" "R$round-$i"
+    [ "$(logins)" -gt "$before" ] || fail "follower $round never logged in"
+    ops=""
+    for i in $(seq $((RANDOM % 6 + 3))); do
+        op=$((RANDOM % 8))
+        ops="$ops $op"
+        num=$((2000 + RANDOM % 100))
+        case $op in
+        0) originate 100 "$num" "P$round-$i" ;;
+        1) run 0 action Originate Channel=Local/bridged@test Application=Wait Data=600 \
+               CallerID="\"B$round-$i\" <$num>" Async=true ;;
+        2) run 0 action Originate Channel=Local/300@test Application=Wait Data=600 \
+               CallerID="\"Q$round-$i\" <$num>" Async=true ;;
+        3) run 0 action Originate Channel=Local/301@test Application=Wait Data=600 \
+               CallerID="\"S$round-$i\" <$num>" Async=true ;;
+        4) ch=$(bridged_channel); [ -n "$ch" ] && act Park Channel="$ch" Timeout=600000 ;;
+        5) ch=$(bridged_channel); [ -n "$ch" ] && act BlindTransfer Channel="$ch" Context=test Exten=100 ;;
+        6) run 0 -f json action CoreShowChannels
+           ch=$(jq -r '[.[] | select(.Event == "CoreShowChannel") | .Channel | select(endswith(";1"))] | .[]' \
+               "$TMP/out" | awk -v r=$RANDOM 'BEGIN { srand(r) } { a[NR] = $0 } END { if (NR) print a[int(rand() * NR) + 1] }')
+           [ -n "$ch" ] && hangup "$ch" ;;
+        7) carol=$((1 - carol))
+           act QueuePause Queue=sales Interface=Local/202@test Paused=$([ $carol = 1 ] && echo true || echo false) ;;
+        esac
     done
-    # Hang up a random subset (by name, as a script would).
-    run 0 -f json action CoreShowChannels
-    for ch in $(jq -r '.[] | select(.Event == "CoreShowChannel") | .Channel | select(endswith(";1"))' "$TMP/out"); do
-        [ $((RANDOM % 2)) -eq 0 ] && run 0 action Hangup Channel="$ch"
+    # Quiet: two looks at the sim's lists in a row agree.
+    prev= quiet=
+    for _ in $(seq 100); do
+        cur=$(sim_lists) || fail "round $round: the sim's lists failed"
+        [ -n "$prev" ] && [ "$cur" = "$prev" ] && { quiet=1; break; }
+        prev=$cur
+        sleep 0.05
     done
+    [ -n "$quiet" ] || fail "round $round (seed $SEED, ops$ops): the sim never became quiet"
     run 0 action UserEvent UserEvent="Quiet$round"
     wait $FPID || fail "follower $round exited $?: $(cat "$TMP/follow.err")"
-    run 0 -f json action CoreShowChannels
-    want=$(jq -c '[.[] | select(.Event == "CoreShowChannel") | .Uniqueid] | sort' "$TMP/out")
-    got=$(jq -c '[.channels[].Uniqueid] | sort' "$TMP/follow.out")
-    [ "$want" = "$got" ] || fail "round $round (seed $SEED): state $got, sim $want"
-    # Bridged channels name their bridge as the sim does.
-    wantb=$(jq -c '[.[] | select(.Event == "CoreShowChannel") | [.Uniqueid, .BridgeId]] | sort' "$TMP/out")
-    gotb=$(jq -c '[.channels[] | [.Uniqueid, (.BridgeId // "")]] | sort' "$TMP/follow.out")
-    [ "$wantb" = "$gotb" ] || fail "round $round (seed $SEED) bridges: state $gotb, sim $wantb"
+    want=$(sim_lists)
+    [ "$want" = "$cur" ] || fail "round $round (seed $SEED, ops$ops): the sim moved after the quiet point"
+    got=$(state_lists "$TMP/follow.out")
+    [ -n "${AMI_TEST_VERBOSE:-}" ] && echo "round $round ops$ops: $got"
+    [ "$want" = "$got" ] || fail "round $round (seed $SEED, ops$ops):
+state $got
+sim   $want"
+    # A fresh snapshot agrees too.
+    run 0 state -f json
+    [ "$(state_lists "$TMP/out")" = "$want" ] || fail "round $round: snapshot $(state_lists "$TMP/out") sim $want"
 done
 
 # A server that is not there: status 3 and the usual advice.
