@@ -72,6 +72,18 @@ static int matches(const top_ui *ui, const char *const *cols, size_t n)
     return 0;
 }
 
+/* Width of the server column: the longest name, within reason. */
+static int server_width(const tool_live *l)
+{
+    if (l->n < 2)
+        return 0;
+    size_t w = 6;
+    for (size_t i = 0; i < l->n; i++)
+        if (strlen(l->sv[i].name) > w)
+            w = strlen(l->sv[i].name);
+    return (int)(w > 24 ? 24 : w);
+}
+
 static void server_marks(top_screen *scr, const tool_live *l, uint64_t now)
 {
     char line[1024];
@@ -163,17 +175,17 @@ static void build_calls(top_screen *scr, const tool_live *l, const top_ui *ui, u
     }
     if (n)
         qsort(rows, n, sizeof(*rows), cmp_calls);
-    int multi = l->n > 1;
-    add(scr, TOP_STYLE_HEADING, "%-*s%-24s %-24s %-10s %8s  %-9s %s", multi ? 13 : 0,
-        multi ? "SERVER" : "", "CALLER", "CALLEE", "STATE", "DURATION", "BRIDGE", "APPLICATION");
+    int sw = server_width(l), gap = sw ? 1 : 0;
+    add(scr, TOP_STYLE_HEADING, "%-*s%*s%-24s %-24s %-10s %8s  %-9s %s", sw, sw ? "SERVER" : "",
+        gap, "", "CALLER", "CALLEE", "STATE", "DURATION", "BRIDGE", "APPLICATION");
     scr->head = scr->n;
     for (size_t i = 0; i < n; i++) {
-        char dur[24], srv[16];
+        char dur[24], srv[32];
         tool_fmt_since(dur, sizeof(dur), now, rows[i].ci.since_ms);
         tool_clean(srv, sizeof(srv), rows[i].server);
-        add(scr, TOP_STYLE_NORMAL, "%-*.*s%-24.24s %-24.24s %-10.10s %8s  %-9.8s %s",
-            multi ? 13 : 0, multi ? 12 : 0, srv, rows[i].ci.caller, rows[i].ci.callee,
-            rows[i].ci.state, dur, rows[i].ci.bridge, rows[i].ci.app);
+        add(scr, TOP_STYLE_NORMAL, "%-*.*s%*s%-24.24s %-24.24s %-10.10s %8s  %-9.8s %s", sw, sw,
+            srv, gap, "", rows[i].ci.caller, rows[i].ci.callee, rows[i].ci.state, dur,
+            rows[i].ci.bridge, rows[i].ci.app);
         if (*dur)
             scr->timed = 1;
     }
@@ -363,13 +375,13 @@ static void build_parked(top_screen *scr, const tool_live *l, const top_ui *ui, 
     }
     if (n)
         qsort(rows, n, sizeof(*rows), cmp_parked);
-    int multi = l->n > 1;
-    add(scr, TOP_STYLE_HEADING, "%-*s%-16s %-32s %-24s %-24s %8s %s", multi ? 13 : 0,
-        multi ? "SERVER" : "", "LOT/SPACE", "CHANNEL", "CALLER", "PARKED BY", "PARKED", "TIMEOUT");
+    int sw = server_width(l), gap = sw ? 1 : 0;
+    add(scr, TOP_STYLE_HEADING, "%-*s%*s%-16s %-32s %-24s %-24s %8s %s", sw, sw ? "SERVER" : "",
+        gap, "", "LOT/SPACE", "CHANNEL", "CALLER", "PARKED BY", "PARKED", "TIMEOUT");
     scr->head = scr->n;
     for (size_t i = 0; i < n; i++) {
         const ami_state_object *o = rows[i].o;
-        char id[96], chan[96], num[48], name[48], who[96], by[96], tmo[16], dur[24], srv[16];
+        char id[96], chan[96], num[48], name[48], who[96], by[96], tmo[16], dur[24], srv[32];
         tool_clean(srv, sizeof(srv), rows[i].server);
         tool_clean(id, sizeof(id), ami_state_object_id(o));
         tool_obj_str(chan, sizeof(chan), o, "ParkeeChannel");
@@ -379,8 +391,8 @@ static void build_parked(top_screen *scr, const tool_live *l, const top_ui *ui, 
         tool_obj_str(tmo, sizeof(tmo), o, "ParkingTimeout");
         snprintf(who, sizeof(who), "%s%s%s%s", num, *name ? " \"" : "", name, *name ? "\"" : "");
         tool_fmt_since(dur, sizeof(dur), now, rows[i].since);
-        add(scr, TOP_STYLE_NORMAL, "%-*.*s%-16.16s %-32.32s %-24.24s %-24.24s %8s %s%s",
-            multi ? 13 : 0, multi ? 12 : 0, srv, id, chan, who, by, dur, tmo, *tmo ? "s" : "");
+        add(scr, TOP_STYLE_NORMAL, "%-*.*s%*s%-16.16s %-32.32s %-24.24s %-24.24s %8s %s%s", sw, sw,
+            srv, gap, "", id, chan, who, by, dur, tmo, *tmo ? "s" : "");
         if (*dur)
             scr->timed = 1;
     }
