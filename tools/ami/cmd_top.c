@@ -26,6 +26,9 @@
 #include <unistd.h>
 
 #define TICK_MS 1000
+/* A change redraws at most this often: an event storm must not turn into
+ * a redraw per event (a key redraws at once). */
+#define REDRAW_MIN_MS 100
 
 typedef struct top {
     tool_live live;
@@ -34,6 +37,8 @@ typedef struct top {
     int quit;
     int editing; /* typing a filter after '/' */
     int dirty;   /* redraw at the next turn */
+    int urgent;  /* a key: redraw now, whatever REDRAW_MIN_MS says */
+    uint64_t drawn_at;
     size_t scroll;
     int curses;
 } top;
@@ -73,6 +78,8 @@ static void draw(top *t)
                   cols);
     refresh();
     t->dirty = 0;
+    t->urgent = 0;
+    t->drawn_at = now;
 }
 
 static void key(top *t, int ch)
@@ -92,7 +99,7 @@ static void key(top *t, int ch)
             t->ui.filter[len + 1] = '\0';
         }
         t->scroll = 0;
-        t->dirty = 1;
+        t->dirty = t->urgent = 1;
         return;
     }
     switch (ch) {
@@ -140,7 +147,7 @@ static void key(top *t, int ch)
     default:
         return;
     }
-    t->dirty = 1;
+    t->dirty = t->urgent = 1;
 }
 
 static void on_keys(void *ud)
@@ -168,7 +175,7 @@ static int live_done(void *ud)
         t->live.changed = 0;
         t->dirty = 1;
     }
-    if (t->dirty && !t->quit)
+    if (t->dirty && !t->quit && (t->urgent || ami_async_now() - t->drawn_at >= REDRAW_MIN_MS))
         draw(t);
     return t->quit;
 }
