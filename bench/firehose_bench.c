@@ -6,6 +6,8 @@
  *   blocking  ami_client_next_event() loop (owned packets)
  *   callback  ami_client event callback (borrowed packets)
  *   async     the event-loop client (ami_async) in the header-only poll loop
+ *   state     the callback mode, every event also fed to a live-state store
+ *             (ami/state.h); checks the store applied events and stayed small
  *
  * Every mode logs in (Events: on), counts the events up to "Event: SimDone"
  * and checks the count; the libami modes also check SimDone's Count: and
@@ -16,6 +18,7 @@
 #include "common.h"
 
 #include <ami/client.h>
+#include <ami/state.h>
 #if defined(__has_include)
 #if __has_include(<ami/async.h>) && __has_include(<ami/adapters/poll.h>)
 #include <ami/async.h>
@@ -111,6 +114,7 @@ static double run_raw(unsigned port, uint64_t want, uint64_t *events)
 
 typedef struct counter {
     ami_client *client;
+    ami_state *state; /* state mode: the store every event goes to */
     uint64_t firehose;
     uint64_t other;
     uint64_t headers;
@@ -164,18 +168,21 @@ static void on_event(ami_session *s, const ami_packet *p, void *ud)
     (void)s;
     counter *c = ud;
     count_event(c, p);
+    if (c->state && ami_state_feed_event(c->state, p) < 0)
+        bench_die("state: feed failed");
     /* Closing from the callback is deferred until it returns. */
     if (c->done)
         ami_client_close(c->client);
 }
 
-static double run_client(unsigned port, uint64_t want, int use_cb, counter *c)
+static double run_client(unsigned port, uint64_t want, int use_cb, ami_state *st, counter *c)
 {
     ami_client *cl;
     if (ami_client_create(&cl))
         bench_die("client_create");
     memset(c, 0, sizeof *c);
     c->client = cl;
+    c->state = st;
     c->want = want;
     c->rss_min = -1;
     if (use_cb)
@@ -268,7 +275,7 @@ static double run_async(unsigned port, uint64_t want, counter *out)
 int main(int argc, char **argv)
 {
     if (argc != 4)
-        bench_die("usage: firehose_bench raw|blocking|callback|async PORT N");
+        bench_die("usage: firehose_bench raw|blocking|callback|async|state PORT N");
     unsigned port = (unsigned)bench_arg_u64(argv[2], "port");
     uint64_t want = bench_arg_u64(argv[3], "N");
     double secs;
@@ -278,8 +285,24 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "raw") == 0) {
         secs = run_raw(port, want, &events);
     } else if (strcmp(argv[1], "blocking") == 0 || strcmp(argv[1], "callback") == 0) {
-        secs = run_client(port, want, argv[1][0] == 'c', &c);
+        secs = run_client(port, want, argv[1][0] == 'c', NULL, &c);
         events = c.firehose;
+    } else if (strcmp(argv[1], "state") == 0) {
+        ami_state *st;
+        if (ami_state_create(&st))
+            bench_die("state_create");
+        secs = run_client(port, want, 1, st, &c);
+        events = c.firehose;
+        ami_state_stats ss;
+        ami_state_stats_get(st, &ss);
+        /* The firehose has a few dozen concurrent calls (whether or not its
+         * calls hang up): a store that grew past that leaks ghosts. */
+        if (ami_state_count(st, AMI_STATE_CHANNEL) > 1024 || ss.applied == 0)
+            bench_die("state: %zu channels left, %llu events applied",
+                      ami_state_count(st, AMI_STATE_CHANNEL), (unsigned long long)ss.applied);
+        printf("state_applied %llu\n", (unsigned long long)ss.applied);
+        printf("state_contradictions %llu\n", (unsigned long long)ss.contradictions);
+        ami_state_free(st);
 #ifdef HAVE_ASYNC
     } else if (strcmp(argv[1], "async") == 0) {
         secs = run_async(port, want, &c);

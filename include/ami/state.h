@@ -15,10 +15,11 @@
  *      per listed bridge appear only once BridgeList's result is in);
  *   3. every event goes to ami_state_feed_event(), before, during and after
  *      the lists, in the order received;
- *   4. when the last result is in, the store reconciles: objects the lists
- *      no longer show are reported removed, changed ones changed. An event
- *      that arrived while a list was in flight wins over the list's older
- *      view (a channel hung up mid-list never comes back).
+ *   4. as each result comes in, the store reconciles the kinds that list
+ *      covers: objects it no longer shows are reported removed, changed
+ *      ones changed, new ones added; the store is synced once every list
+ *      is in. An event that arrived while a list was in flight wins over
+ *      the list's older view (a channel hung up mid-list never comes back).
  * After a gap (the async client's `Event: AmiGap`, a reconnect, or any
  * reason of the application's) call ami_state_resync_begin() again.
  *
@@ -88,7 +89,8 @@ AMI_EXPORT void ami_state_set_change_cb(ami_state *st, ami_state_change_cb cb, v
  * 1,000,000) and bytes of one object's headers (default 8192). An object
  * over its byte bound keeps the headers that fit (counted in
  * `truncated`); a new object past the count bound is not stored (counted
- * in `refused`). Errors: AMI_ERR_INVALID.
+ * in `refused`). Errors: AMI_ERR_INVALID (NULL, or max_object_bytes
+ * outside 64 .. 16 MiB).
  */
 AMI_EXPORT int ami_state_set_limits(ami_state *st, size_t max_objects, size_t max_object_bytes);
 
@@ -146,7 +148,8 @@ AMI_EXPORT int ami_state_object_header(const ami_state_object *o, size_t i, cons
                                        const char **value);
 /* Monotonic milliseconds (the caller's clock given to ami_state_set_now,
  * 0 when never set) when the object was first seen, and for channels when
- * it was answered (0: not answered). */
+ * it was answered (0: not answered; 1 when answered but the clock was
+ * never set). */
 AMI_EXPORT uint64_t ami_state_object_created(const ami_state_object *o);
 AMI_EXPORT uint64_t ami_state_object_answered(const ami_state_object *o);
 
@@ -207,6 +210,7 @@ typedef struct ami_state_stats {
     uint64_t list_items;     /* list items taken from results */
     uint64_t stale_results;  /* results ignored: unknown token, abandoned list */
     uint64_t nomem;          /* allocation failures (the store is then stale) */
+    size_t tombstones;       /* removals remembered while lists are in flight */
 } ami_state_stats;
 
 AMI_EXPORT void ami_state_stats_get(const ami_state *st, ami_state_stats *out);

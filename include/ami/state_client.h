@@ -62,7 +62,9 @@ AMI_EXPORT int ami_state_bootstrap(ami_state *st, ami_client *c, int timeout_ms,
  *     same order;
  *   - the link feeds events to the store, and sends the list actions
  *     itself (ami_async_send, with its own result callbacks);
- *   - it resyncs on the first AMI_ASYNC_UP, and after a reconnect on the
+ *   - it resyncs on the first AMI_ASYNC_UP it is told of (a link created
+ *     while the handle is already UP: call ami_state_async_resync()), and
+ *     after a reconnect on the
  *     `Event: AmiGap` notice, which the handle delivers after every event
  *     of the lost connection, so no stale event is fed mid-list. An
  *     explicit ami_state_async_resync() resyncs now (when UP);

@@ -91,12 +91,9 @@ int ami__st_bridge_event(ami_state *st, int what, const ami_packet *ev)
         /* A bridge made before we watched (a holding bridge) is entered
          * without a BridgeCreate: learn it here. */
         b = bridge_of(st, ev, "", true, &rc);
-        size_t ul = 0;
-        const char *uid = ami_packet_getn(ev, "Uniqueid", &ul);
-        bool known = uid && ami__st_find(st, AMI_STATE_CHANNEL, uid, ul);
-        ch = ami__st_channel_refresh(st, ev, "", true, NULL, &r);
+        ch = ami__st_channel_refresh(st, ev, "", false, NULL, &r);
         rc = st_rc(rc, r);
-        if (ch && !known)
+        if (!ch)
             st->stats.contradictions++;
         if (ch && b)
             rc = st_rc(rc, ami__st_channel_set_bridge(st, ch, b));

@@ -15,44 +15,41 @@ static const char *const FIELDS[] = {"Channel",           "ChannelState", "Chann
                                      "ConnectedLineName", "Language",     "AccountCode",
                                      "Context",           "Exten",        "Priority",
                                      "Uniqueid",          "Linkedid"};
+static const uint8_t FIELD_LEN[] = {7, 12, 16, 11, 12, 16, 17, 8, 11, 7, 5, 8, 8, 8};
 enum { F_CHANNEL = 0, F_STATE = 1, F_UNIQUEID = 12 };
 
 /* Index in FIELDS of key (exact case), or -1. A switch on the length keeps
  * this a couple of compares per header on the hot path. */
 static int field_of(const char *k, size_t kl)
 {
+    /* Length and one distinguishing byte first; memcmp only to confirm. */
+    int f;
     switch (kl) {
     case 5:
-        return memcmp(k, "Exten", 5) == 0 ? 10 : -1;
+        f = 10;
+        break;
     case 7:
-        if (memcmp(k, "Channel", 7) == 0)
-            return 0;
-        return memcmp(k, "Context", 7) == 0 ? 9 : -1;
+        f = k[1] == 'h' ? 0 : 9;
+        break;
     case 8:
-        if (memcmp(k, "Uniqueid", 8) == 0)
-            return 12;
-        if (memcmp(k, "Linkedid", 8) == 0)
-            return 13;
-        if (memcmp(k, "Priority", 8) == 0)
-            return 11;
-        return memcmp(k, "Language", 8) == 0 ? 7 : -1;
+        f = k[0] == 'U' ? 12 : k[0] == 'L' ? (k[1] == 'i' ? 13 : 7) : 11;
+        break;
     case 11:
-        if (memcmp(k, "CallerIDNum", 11) == 0)
-            return 3;
-        return memcmp(k, "AccountCode", 11) == 0 ? 8 : -1;
+        f = k[0] == 'C' ? 3 : 8;
+        break;
     case 12:
-        if (memcmp(k, "ChannelState", 12) == 0)
-            return 1;
-        return memcmp(k, "CallerIDName", 12) == 0 ? 4 : -1;
+        f = k[1] == 'h' ? 1 : 4;
+        break;
     case 16:
-        if (memcmp(k, "ChannelStateDesc", 16) == 0)
-            return 2;
-        return memcmp(k, "ConnectedLineNum", 16) == 0 ? 5 : -1;
+        f = k[1] == 'h' ? 2 : 5;
+        break;
     case 17:
-        return memcmp(k, "ConnectedLineName", 17) == 0 ? 6 : -1;
+        f = 6;
+        break;
     default:
         return -1;
     }
+    return st_eq(k, FIELDS[f], kl) ? f : -1;
 }
 
 const char *ami__st_channel_fields(const ami_packet *ev, const char *prefix, st_patch *p,
@@ -80,7 +77,7 @@ const char *ami__st_channel_fields(const ami_packet *ev, const char *prefix, st_
         }
         if (f == F_STATE)
             state = true;
-        ami__st_patch_adds(p, FIELDS[f], v, h->value_len);
+        ami__st_patch_add(p, FIELDS[f], FIELD_LEN[f], v, h->value_len);
     }
     /* Without ChannelState it is not a snapshot (OriginateResponse, Cdr, ...). */
     return state ? uid : NULL;
@@ -114,15 +111,17 @@ void ami__st_remove_channel(ami_state *st, ami_state_object *ch)
     ami__st_remove(st, ch);
 }
 
-/* The channel an event names, for events that need it to exist. */
+/*
+ * The channel an event names, for events that need it to exist. Only
+ * Newchannel and the lists create channels: Asterisk sends some events after
+ * a channel's Hangup (a NewCallerid, in bridge_transfer), and creating from
+ * those would leave a ghost for ever.
+ */
 static ami_state_object *named(ami_state *st, const ami_packet *ev, st_patch *extra, int *rc)
 {
-    size_t ul = 0;
-    const char *uid = ami_packet_getn(ev, "Uniqueid", &ul);
-    bool known = uid && ami__st_find(st, AMI_STATE_CHANNEL, uid, ul);
-    ami_state_object *o = ami__st_channel_refresh(st, ev, "", true, extra, rc);
-    if (o && !known)
-        st->stats.contradictions++; /* we never saw its Newchannel */
+    ami_state_object *o = ami__st_channel_refresh(st, ev, "", false, extra, rc);
+    if (!o)
+        st->stats.contradictions++;
     return o;
 }
 
@@ -254,6 +253,18 @@ int ami__st_channel_event(ami_state *st, int what, const ami_packet *ev)
         ami__st_channel_refresh(st, ev, "LocalOne", false, NULL, &rc);
         ami__st_channel_refresh(st, ev, "LocalTwo", false, NULL, &r);
         return st_rc(rc, r);
+    case ST_EV_ORIGINATE: {
+        /* A channel originated to an application runs it without a Newexten. */
+        size_t ul = 0;
+        const char *uid = ami_packet_getn(ev, "Uniqueid", &ul);
+        ami_state_object *ch = uid ? ami__st_find(st, AMI_STATE_CHANNEL, uid, ul) : NULL;
+        if (!ch || !(v = ami_packet_getn(ev, "Application", &vl)) || !vl)
+            return 0;
+        ami__st_patch_adds(&extra, "Application", v, vl);
+        v = ami_packet_getn(ev, "Data", &vl);
+        ami__st_patch_adds(&extra, "ApplicationData", v ? v : "", v ? vl : 0);
+        return ami__st_update(st, ch, &extra);
+    }
     case ST_EV_DIAL:
         ami__st_channel_refresh(st, ev, "", false, NULL, &rc);
         ami__st_channel_refresh(st, ev, "Dest", false, NULL, &r);

@@ -5,79 +5,84 @@
  */
 #include "state_internal.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 typedef struct ev_name {
     const char *name;
-    int what;
+    uint8_t len;
+    uint8_t what;
 } ev_name;
 
-/* Sorted by strcmp for bsearch. */
+/* Matched by length, then last byte, then the whole name: most names a
+ * busy server sends (VarSet, Cdr, DialBegin...) fail on the first test. */
 static const ev_name NAMES[] = {
-    {"AgentCalled", ST_EV_AGENT},
-    {"AgentComplete", ST_EV_AGENT},
-    {"AgentConnect", ST_EV_AGENT},
-    {"AgentDump", ST_EV_AGENT},
-    {"AgentRingNoAnswer", ST_EV_AGENT},
-    {"AttendedTransfer", ST_EV_ATTENDEDTRANSFER},
-    {"BlindTransfer", ST_EV_BLINDTRANSFER},
-    {"BridgeCreate", ST_EV_BRIDGE_CREATE},
-    {"BridgeDestroy", ST_EV_BRIDGE_DESTROY},
-    {"BridgeEnter", ST_EV_BRIDGE_ENTER},
-    {"BridgeInfoChannel", ST_EV_BRIDGE_INFOCHANNEL},
-    {"BridgeInfoComplete", ST_EV_BRIDGE_INFOCOMPLETE},
-    {"BridgeLeave", ST_EV_BRIDGE_LEAVE},
-    {"BridgeListItem", ST_EV_BRIDGE_LISTITEM},
-    {"BridgeMerge", ST_EV_BRIDGE_MERGE},
-    {"CoreShowChannel", ST_EV_COREHOWCHANNEL},
-    {"DeviceStateChange", ST_EV_DEVICE},
-    {"DialBegin", ST_EV_DIAL},
-    {"DialEnd", ST_EV_DIAL},
-    {"DialState", ST_EV_DIAL},
-    {"Hangup", ST_EV_HANGUP},
-    {"Hold", ST_EV_HOLD},
-    {"LocalOptimizationBegin", ST_EV_LOCALOPT},
-    {"LocalOptimizationEnd", ST_EV_LOCALOPT},
-    {"MusicOnHoldStart", ST_EV_MOH_START},
-    {"MusicOnHoldStop", ST_EV_MOH_STOP},
-    {"NewAccountCode", ST_EV_NEWACCOUNTCODE},
-    {"NewCallerid", ST_EV_NEWCALLERID},
-    {"NewConnectedLine", ST_EV_NEWCONNECTEDLINE},
-    {"Newchannel", ST_EV_NEWCHANNEL},
-    {"Newexten", ST_EV_NEWEXTEN},
-    {"Newstate", ST_EV_NEWSTATE},
-    {"ParkedCall", ST_EV_PARKED},
-    {"ParkedCallGiveUp", ST_EV_UNPARKED},
-    {"ParkedCallSwap", ST_EV_PARK_SWAP},
-    {"ParkedCallTimeOut", ST_EV_UNPARKED},
-    {"QueueCallerAbandon", ST_EV_QUEUE_CALLER_ABANDON},
-    {"QueueCallerJoin", ST_EV_QUEUE_CALLER_JOIN},
-    {"QueueCallerLeave", ST_EV_QUEUE_CALLER_LEAVE},
-    {"QueueEntry", ST_EV_QUEUE_ENTRY},
-    {"QueueMember", ST_EV_QUEUE_MEMBER},
-    {"QueueMemberAdded", ST_EV_QUEUE_MEMBER_ADDED},
-    {"QueueMemberPause", ST_EV_QUEUE_MEMBER_UPDATE},
-    {"QueueMemberPenalty", ST_EV_QUEUE_MEMBER_UPDATE},
-    {"QueueMemberRemoved", ST_EV_QUEUE_MEMBER_REMOVED},
-    {"QueueMemberRinginuse", ST_EV_QUEUE_MEMBER_UPDATE},
-    {"QueueMemberStatus", ST_EV_QUEUE_MEMBER_UPDATE},
-    {"QueueParams", ST_EV_QUEUE_PARAMS},
-    {"Rename", ST_EV_RENAME},
-    {"UnParkedCall", ST_EV_UNPARKED},
-    {"Unhold", ST_EV_UNHOLD},
+    {"Hold", 4, ST_EV_HOLD},
+    {"Hangup", 6, ST_EV_HANGUP},
+    {"Rename", 6, ST_EV_RENAME},
+    {"Unhold", 6, ST_EV_UNHOLD},
+    {"DialEnd", 7, ST_EV_DIAL},
+    {"Newexten", 8, ST_EV_NEWEXTEN},
+    {"Newstate", 8, ST_EV_NEWSTATE},
+    {"AgentDump", 9, ST_EV_AGENT},
+    {"DialBegin", 9, ST_EV_DIAL},
+    {"DialState", 9, ST_EV_DIAL},
+    {"Newchannel", 10, ST_EV_NEWCHANNEL},
+    {"ParkedCall", 10, ST_EV_PARKED},
+    {"QueueEntry", 10, ST_EV_QUEUE_ENTRY},
+    {"AgentCalled", 11, ST_EV_AGENT},
+    {"BridgeEnter", 11, ST_EV_BRIDGE_ENTER},
+    {"BridgeLeave", 11, ST_EV_BRIDGE_LEAVE},
+    {"BridgeMerge", 11, ST_EV_BRIDGE_MERGE},
+    {"NewCallerid", 11, ST_EV_NEWCALLERID},
+    {"QueueMember", 11, ST_EV_QUEUE_MEMBER},
+    {"QueueParams", 11, ST_EV_QUEUE_PARAMS},
+    {"AgentConnect", 12, ST_EV_AGENT},
+    {"BridgeCreate", 12, ST_EV_BRIDGE_CREATE},
+    {"UnParkedCall", 12, ST_EV_UNPARKED},
+    {"AgentComplete", 13, ST_EV_AGENT},
+    {"BlindTransfer", 13, ST_EV_BLINDTRANSFER},
+    {"BridgeDestroy", 13, ST_EV_BRIDGE_DESTROY},
+    {"BridgeListItem", 14, ST_EV_BRIDGE_LISTITEM},
+    {"NewAccountCode", 14, ST_EV_NEWACCOUNTCODE},
+    {"ParkedCallSwap", 14, ST_EV_PARK_SWAP},
+    {"CoreShowChannel", 15, ST_EV_COREHOWCHANNEL},
+    {"MusicOnHoldStop", 15, ST_EV_MOH_STOP},
+    {"QueueCallerJoin", 15, ST_EV_QUEUE_CALLER_JOIN},
+    {"AttendedTransfer", 16, ST_EV_ATTENDEDTRANSFER},
+    {"MusicOnHoldStart", 16, ST_EV_MOH_START},
+    {"NewConnectedLine", 16, ST_EV_NEWCONNECTEDLINE},
+    {"ParkedCallGiveUp", 16, ST_EV_UNPARKED},
+    {"QueueCallerLeave", 16, ST_EV_QUEUE_CALLER_LEAVE},
+    {"QueueMemberAdded", 16, ST_EV_QUEUE_MEMBER_ADDED},
+    {"QueueMemberPause", 16, ST_EV_QUEUE_MEMBER_UPDATE},
+    {"AgentRingNoAnswer", 17, ST_EV_AGENT},
+    {"BridgeInfoChannel", 17, ST_EV_BRIDGE_INFOCHANNEL},
+    {"DeviceStateChange", 17, ST_EV_DEVICE},
+    {"OriginateResponse", 17, ST_EV_ORIGINATE},
+    {"ParkedCallTimeOut", 17, ST_EV_UNPARKED},
+    {"QueueMemberStatus", 17, ST_EV_QUEUE_MEMBER_UPDATE},
+    {"BridgeInfoComplete", 18, ST_EV_BRIDGE_INFOCOMPLETE},
+    {"QueueCallerAbandon", 18, ST_EV_QUEUE_CALLER_ABANDON},
+    {"QueueMemberPenalty", 18, ST_EV_QUEUE_MEMBER_UPDATE},
+    {"QueueMemberRemoved", 18, ST_EV_QUEUE_MEMBER_REMOVED},
+    {"LocalOptimizationEnd", 20, ST_EV_LOCALOPT},
+    {"QueueMemberRinginuse", 20, ST_EV_QUEUE_MEMBER_UPDATE},
+    {"LocalOptimizationBegin", 22, ST_EV_LOCALOPT},
 };
-
-static int cmp_name(const void *key, const void *elem)
-{
-    return strcmp((const char *)key, ((const ev_name *)elem)->name);
-}
 
 int ami__st_event_kind(const char *name)
 {
-    const ev_name *e =
-        bsearch(name, NAMES, sizeof(NAMES) / sizeof(NAMES[0]), sizeof(NAMES[0]), cmp_name);
-    return e ? e->what : ST_EV_NONE;
+    size_t len = strlen(name);
+    if (len < 4 || len > 24)
+        return ST_EV_NONE;
+    for (size_t i = 0; i < sizeof(NAMES) / sizeof(NAMES[0]); i++) {
+        const ev_name *e = &NAMES[i];
+        if (e->len == len && e->name[len - 1] == name[len - 1] && memcmp(e->name, name, len) == 0)
+            return e->what;
+        if (e->len > len)
+            break; /* sorted by length */
+    }
+    return ST_EV_NONE;
 }
 
 static int apply(ami_state *st, int what, const ami_packet *ev)

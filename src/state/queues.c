@@ -256,10 +256,7 @@ int ami__st_queue_event(ami_state *st, int what, const ami_packet *ev)
         return rc;
     }
     case ST_EV_QUEUE_CALLER_JOIN: {
-        size_t ul = 0;
-        const char *uid = ami_packet_getn(ev, "Uniqueid", &ul);
-        bool known = uid && ami__st_find(st, AMI_STATE_CHANNEL, uid, ul);
-        if (ami__st_channel_refresh(st, ev, "", true, NULL, &rc) && !known)
+        if (!ami__st_channel_refresh(st, ev, "", false, NULL, &rc))
             st->stats.contradictions++;
         rc = st_rc(rc, caller_fields(st, ev, q, ql, &o));
         return st_rc(rc, set_calls(st, ev, q, ql));

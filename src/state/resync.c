@@ -51,6 +51,7 @@ void ami__st_resync_init(ami_state *st)
         st->epoch = 1;
     st->resyncing = 1;
     st->synced = 0;
+    st->inflight = 0;
     memset(st->lists, 0, sizeof(st->lists));
     free_binfo(st);
     ami__st_clear_tombs(st);
@@ -83,6 +84,7 @@ int ami_state_next_action(ami_state *st, ami_action **out, unsigned *token)
         if (rc)
             return rc;
         st->lists[i].status = ST_LS_SENT;
+        st->inflight++;
         st->lists[i].sent_seq = st->seq;
         *token = (st->epoch << 16) | (unsigned)i;
         *out = a;
@@ -105,6 +107,7 @@ int ami_state_next_action(ami_state *st, ami_action **out, unsigned *token)
             return rc;
         }
         st->binfo[i].status = ST_LS_SENT;
+        st->inflight++;
         st->binfo[i].sent_seq = st->seq;
         *token = (st->epoch << 16) | (unsigned)(ST_L_COUNT + i);
         *out = a;
@@ -323,7 +326,13 @@ int ami_state_feed_result(ami_state *st, unsigned token, const ami_result *resul
         return AMI_ERR_INVALID;
     }
     int s = ami_result_status(result);
+    /* The tombstones serve the lists in flight; with none left, none can
+     * use them (a list sent later is newer than every one). Cleared after
+     * this result is ingested. */
+    st->inflight--;
     if (s != 0 && s != AMI_ERR_ACTION_FAILED) {
+        if (!st->inflight)
+            ami__st_clear_tombs(st);
         /* Timeout, disconnect, out of memory: this resync cannot finish. */
         *status = ST_LS_FAILED;
         return 0;
@@ -337,6 +346,8 @@ int ami_state_feed_result(ami_state *st, unsigned token, const ami_result *resul
         rc = ingest(st, (int)idx, bridge_id, result, sent_seq);
         /* `status` may point into a binfo array that grew: do not use it. */
     }
+    if (!st->inflight)
+        ami__st_clear_tombs(st);
     if (rc < 0) {
         st->synced = 0;
         return rc;

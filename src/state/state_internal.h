@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define ST_DEFAULT_MAX_OBJECTS 1000000u
 #define ST_DEFAULT_MAX_BYTES   8192u
@@ -25,6 +26,8 @@
 #define ST_PATCH_MAX 96
 /* The BridgeInfo follow-ups of one resync (tokens keep 16 bits for them). */
 #define ST_MAX_BRIDGEINFO 60000u
+/* Spare data bytes per blob, so a value that grows can change in place. */
+#define ST_SLACK 32u
 
 typedef struct st_hdr {
     uint32_t koff, klen, voff, vlen;
@@ -35,7 +38,7 @@ typedef struct st_blob {
     uint32_t n;
     uint32_t id_len;
     uint32_t bytes; /* the whole allocation */
-    uint32_t pad;
+    uint32_t used;  /* data bytes in use (the rest is slack for in-place updates) */
     st_hdr h[];
 } st_blob;
 
@@ -139,6 +142,7 @@ struct ami_state {
     uint64_t stamp; /* list instances */
     uint32_t epoch;
     int resyncing;
+    size_t inflight; /* lists handed out whose result is not in: tombstones matter only then */
     int synced;
     st_list lists[ST_L_COUNT];
     st_binfo *binfo;
@@ -150,6 +154,29 @@ struct ami_state {
 
     ami_state_stats stats;
 };
+
+/* Equality of short byte strings, inline: the hot paths compare header
+ * names and values of a few bytes, where a libc call costs more than the
+ * compare. */
+static inline bool st_eq(const void *a, const void *b, size_t n)
+{
+    const unsigned char *x = a, *y = b;
+    while (n >= 8) {
+        uint64_t u, v;
+        memcpy(&u, x, 8);
+        memcpy(&v, y, 8);
+        if (u != v)
+            return false;
+        x += 8;
+        y += 8;
+        n -= 8;
+    }
+    while (n--) {
+        if (*x++ != *y++)
+            return false;
+    }
+    return true;
+}
 
 /* Combine two results: an error wins, else 1 when either changed the store. */
 static inline int st_rc(int a, int b)
@@ -230,6 +257,7 @@ enum {
     ST_EV_COREHOWCHANNEL,
     ST_EV_LOCALOPT,
     ST_EV_DIAL,
+    ST_EV_ORIGINATE,
     /* bridges */
     ST_EV_BRIDGE_CREATE,
     ST_EV_BRIDGE_ENTER,

@@ -28,7 +28,7 @@ static const char *blob_id(const st_blob *b)
 
 static bool same(const char *a, size_t al, const char *b, size_t bl)
 {
-    return al == bl && memcmp(a, b, al) == 0;
+    return al == bl && st_eq(a, b, al);
 }
 
 /* ------------------------------------------------------------- indexes */
@@ -69,7 +69,7 @@ ami_state_object *ami__st_find(const ami_state *st, ami_state_kind kind, const c
     uint32_t h = ami__st_hash(id, len, (uint32_t)kind + 1);
     for (ami_state_object *o = st->idx[h & st->idx_mask]; o; o = o->hnext) {
         if (o->hash == h && o->kind == kind && o->blob->id_len == len &&
-            memcmp(blob_id(o->blob), id, len) == 0)
+            st_eq(blob_id(o->blob), id, len))
             return o;
     }
     return NULL;
@@ -81,7 +81,7 @@ const char *ami__st_value(const ami_state_object *o, const char *key, size_t *le
     const char *d = st_blob_data(b);
     size_t kl = strlen(key);
     for (uint32_t i = 0; i < b->n; i++) {
-        if (b->h[i].klen == kl && memcmp(d + b->h[i].koff, key, kl) == 0) {
+        if (b->h[i].klen == kl && st_eq(d + b->h[i].koff, key, kl)) {
             if (len)
                 *len = b->h[i].vlen;
             return d + b->h[i].voff;
@@ -314,9 +314,11 @@ typedef struct ref {
 /* Find key in refs[0..n), starting at *hint (events repeat the same order). */
 static long find_ref(const ref *r, size_t n, const char *k, size_t kl, size_t *hint)
 {
-    for (size_t j = 0; j < n; j++) {
-        size_t i = (*hint + j) % n;
-        if (r[i].k && r[i].kl == kl && memcmp(r[i].k, k, kl) == 0) {
+    size_t i = *hint < n ? *hint : 0;
+    for (size_t j = 0; j < n; j++, i++) {
+        if (i == n)
+            i = 0;
+        if (r[i].k && r[i].kl == kl && st_eq(r[i].k, k, kl)) {
             *hint = i + 1;
             return (long)i;
         }
@@ -324,31 +326,40 @@ static long find_ref(const ref *r, size_t n, const char *k, size_t kl, size_t *h
     return -1;
 }
 
-/* Would `p` change blob `b`? */
-static bool patch_changes(const st_blob *b, const st_patch *p)
+/* Would `p` change blob `b`? Sets *ident when it changes a channel's
+ * Channel or Linkedid (the name and call indexes then move). Events repeat
+ * one header order, so the search starts where the last one matched. */
+static bool patch_changes(const st_blob *b, const st_patch *p, bool *ident)
 {
     const char *d = st_blob_data(b);
-    size_t hint = 0;
+    uint32_t hint = 0, n = b->n;
+    bool changed = false;
+    *ident = false;
     for (size_t i = 0; i < p->n; i++) {
         const st_kv *kv = &p->kv[i];
         long at = -1;
-        for (uint32_t j = 0; j < b->n; j++) {
-            uint32_t x = (uint32_t)((hint + j) % b->n);
-            if (b->h[x].klen == kv->kl && memcmp(d + b->h[x].koff, kv->k, kv->kl) == 0) {
+        uint32_t x = hint < n ? hint : 0;
+        for (uint32_t j = 0; j < n; j++, x++) {
+            if (x == n)
+                x = 0;
+            if (b->h[x].klen == kv->kl && st_eq(d + b->h[x].koff, kv->k, kv->kl)) {
                 at = x;
                 hint = x + 1;
                 break;
             }
         }
-        if (at < 0) {
-            if (kv->v)
-                return true;
+        bool differs = at < 0 ? kv->v != NULL
+                              : !kv->v || !same(d + b->h[at].voff, b->h[at].vlen, kv->v, kv->vl);
+        if (!differs)
             continue;
-        }
-        if (!kv->v || !same(d + b->h[at].voff, b->h[at].vlen, kv->v, kv->vl))
+        changed = true;
+        if ((kv->kl == 7 && st_eq(kv->k, "Channel", 7)) ||
+            (kv->kl == 8 && st_eq(kv->k, "Linkedid", 8))) {
+            *ident = true;
             return true;
+        }
     }
-    return false;
+    return changed;
 }
 
 /*
@@ -406,14 +417,14 @@ static st_blob *build(ami_state *st, const st_blob *old, const char *id, size_t 
     }
     if (cut)
         st->stats.truncated++;
-    size_t total = sizeof(st_blob) + kept * sizeof(st_hdr) + used;
+    size_t total = sizeof(st_blob) + kept * sizeof(st_hdr) + used + ST_SLACK;
     st_blob *b = ami__malloc(total);
     if (!b)
         return NULL;
     b->n = (uint32_t)kept;
     b->id_len = (uint32_t)id_len;
     b->bytes = (uint32_t)total;
-    b->pad = 0;
+    b->used = (uint32_t)used;
     char *d = st_blob_data(b);
     memcpy(d, id, id_len);
     d[id_len] = '\0';
@@ -454,11 +465,71 @@ static void touch(ami_state *st, ami_state_object *o)
         o->touched = st->seq;
 }
 
+/*
+ * Change values in place when nobody needs the old view (no change
+ * callback) and every change replaces an existing header's value: a value
+ * that shrinks is rewritten where it is, one that grows goes to the blob's
+ * slack. False when that is not possible (the caller rebuilds).
+ */
+static bool update_in_place(const ami_state *st, st_blob *b, const st_patch *p)
+{
+    int32_t at[ST_PATCH_MAX];
+    char *d = st_blob_data(b);
+    size_t cap = b->bytes - sizeof(st_blob) - (size_t)b->n * sizeof(st_hdr);
+    size_t need = b->used;
+    uint32_t hint = 0, n = b->n;
+    for (size_t i = 0; i < p->n; i++) {
+        const st_kv *kv = &p->kv[i];
+        at[i] = -1;
+        uint32_t x = hint < n ? hint : 0;
+        for (uint32_t j = 0; j < n; j++, x++) {
+            if (x == n)
+                x = 0;
+            if (b->h[x].klen == kv->kl && st_eq(d + b->h[x].koff, kv->k, kv->kl)) {
+                at[i] = (int32_t)x;
+                hint = x + 1;
+                break;
+            }
+        }
+        if (at[i] < 0 ? kv->v != NULL : !kv->v)
+            return false; /* adds or deletes a header */
+        if (kv->vl > b->h[at[i]].vlen)
+            need += (size_t)kv->vl + 1;
+    }
+    if (need > cap || need > st->max_bytes)
+        return false;
+    for (size_t i = 0; i < p->n; i++) {
+        const st_kv *kv = &p->kv[i];
+        if (at[i] < 0)
+            continue;
+        st_hdr *h = &b->h[at[i]];
+        if (h->vlen == kv->vl && st_eq(d + h->voff, kv->v, kv->vl))
+            continue;
+        if (kv->vl > h->vlen) {
+            h->voff = b->used;
+            b->used += kv->vl + 1;
+        }
+        memmove(d + h->voff, kv->v, kv->vl);
+        d[h->voff + kv->vl] = '\0';
+        h->vlen = kv->vl;
+    }
+    return true;
+}
+
 int ami__st_update(ami_state *st, ami_state_object *o, const st_patch *p)
 {
     touch(st, o);
-    if (!patch_changes(o->blob, p))
+    bool ident;
+    if (!patch_changes(o->blob, p, &ident))
         return 0;
+    if (!st->cb && update_in_place(st, o->blob, p)) {
+        if (o->kind == AMI_STATE_CHANNEL && ident && ami__st_channel_reindex(st, o) < 0) {
+            st->stats.nomem++;
+            st->synced = 0;
+            return AMI_ERR_NOMEM;
+        }
+        return 1;
+    }
     st_blob *nb = build(st, o->blob, blob_id(o->blob), o->blob->id_len, p);
     if (!nb) {
         st->stats.nomem++;
@@ -470,21 +541,10 @@ int ami__st_update(ami_state *st, ami_state_object *o, const st_patch *p)
     st->stats.bytes += nb->bytes;
     st->stats.bytes -= old->bytes;
     int rc = 1;
-    if (o->kind == AMI_STATE_CHANNEL) {
-        size_t al = 0, bl = 0, cl = 0, dl = 0;
-        const char *a = ami__st_value(o, "Channel", &al);
-        const char *l = ami__st_value(o, "Linkedid", &cl);
-        ami_state_object tmp = *o;
-        tmp.blob = old;
-        const char *b = ami__st_value(&tmp, "Channel", &bl);
-        const char *m = ami__st_value(&tmp, "Linkedid", &dl);
-        if (!same(a ? a : "", al, b ? b : "", bl) || !same(l ? l : "", cl, m ? m : "", dl)) {
-            if (ami__st_channel_reindex(st, o) < 0) {
-                st->stats.nomem++;
-                st->synced = 0;
-                rc = AMI_ERR_NOMEM;
-            }
-        }
+    if (o->kind == AMI_STATE_CHANNEL && ident && ami__st_channel_reindex(st, o) < 0) {
+        st->stats.nomem++;
+        st->synced = 0;
+        rc = AMI_ERR_NOMEM;
     }
     ami_state_object before = *o;
     before.blob = old;
@@ -566,7 +626,7 @@ void ami__st_remove(ami_state *st, ami_state_object *o)
         call_unlink(st, o);
         name_unlink(st, o);
     }
-    if (st->in_event && st->resyncing)
+    if (st->in_event && st->inflight)
         ami__st_record_tomb(st, kind, blob_id(o->blob), o->blob->id_len);
     ami_state_object **pp = &st->idx[o->hash & st->idx_mask];
     while (*pp != o)

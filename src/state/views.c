@@ -225,4 +225,5 @@ void ami_state_stats_get(const ami_state *st, ami_state_stats *out)
     }
     *out = st->stats;
     out->objects = st->total;
+    out->tombstones = st->tomb_count;
 }
