@@ -129,7 +129,7 @@ static const sim_prio *plan_find(const char *ctx, const char *exten, int prio)
     return NULL;
 }
 
-static void phase_answer(sim *s, sim_call *call)
+static void answer_events(sim *s, sim_call *call)
 {
     sim_chan *one = call->one, *two = call->two;
     call->answered = 1;
@@ -147,7 +147,6 @@ static void phase_answer(sim *s, sim_call *call)
         if (owner) {
             sim_send_ack(owner, call->action_id, "Originate successfully queued");
             owner->busy = 0;
-            sim_conn_resume(owner);
         }
     } else {
         sim_buf b = {0};
@@ -177,6 +176,17 @@ static void phase_answer(sim *s, sim_call *call)
     char secs[16];
     snprintf(secs, sizeof secs, "%d", (s->opt.call_duration_ms + 999) / 1000);
     sim_newexten(s, two, "Wait", secs);
+}
+
+static void phase_answer(sim *s, sim_call *call)
+{
+    unsigned owner_id = call->async ? 0 : call->owner_conn;
+    answer_events(s, call);
+    /* Only now may the originator's next actions run: one of them may
+     * hang this very call up and free it. */
+    sim_conn *owner = owner_id ? sim_conn_by_id(s, owner_id) : NULL;
+    if (owner)
+        sim_conn_resume(owner);
 }
 
 static void fmt_time(time_t t, char *buf, size_t n)
@@ -228,8 +238,11 @@ static void hangup_chan(sim *s, sim_chan *ch, int cause)
     sim_chan_event(s, SIM_CALL, "Hangup", ch, extra);
 }
 
-static void phase_hangup(sim *s, sim_call *call)
+/* Returns the id of a connection to resume once the call is freed (a
+ * synchronous Originate that failed), else 0. */
+static unsigned phase_hangup(sim *s, sim_call *call)
 {
+    unsigned resume = 0;
     char extra[32];
     int cause = call->cause ? call->cause : 16;
     snprintf(extra, sizeof extra, "Cause: %d\r\n", cause);
@@ -239,7 +252,7 @@ static void phase_hangup(sim *s, sim_call *call)
         if (owner) {
             sim_send_error(owner, call->action_id, "Originate failed");
             owner->busy = 0;
-            sim_conn_resume(owner);
+            resume = owner->id;
         }
     }
     sim_pbx_on_hangup(s, call);
@@ -256,6 +269,14 @@ static void phase_hangup(sim *s, sim_call *call)
         cdr_event(s, call, two);
     cdr_event(s, call, one);
     device_event(s, call, "NOT_INUSE");
+    return resume;
+}
+
+static void resume_conn(sim *s, unsigned id)
+{
+    sim_conn *c = id ? sim_conn_by_id(s, id) : NULL;
+    if (c)
+        sim_conn_resume(c);
 }
 
 static void call_free(sim *s, sim_call *call)
@@ -276,8 +297,9 @@ static void call_free(sim *s, sim_call *call)
 void sim_call_hangup(sim *s, sim_call *call, int cause)
 {
     call->cause = cause ? cause : 16;
-    phase_hangup(s, call);
+    unsigned resume = phase_hangup(s, call);
     call_free(s, call);
+    resume_conn(s, resume);
 }
 
 static void phase_setup(sim *s, sim_call *call, const ami_packet *p, const char *ctx,
@@ -449,8 +471,9 @@ void sim_calls_run(sim *s, uint64_t now)
             due->next_at = now + (uint64_t)s->opt.call_duration_ms;
             phase_answer(s, due);
         } else {
-            phase_hangup(s, due);
+            unsigned resume = phase_hangup(s, due);
             call_free(s, due);
+            resume_conn(s, resume);
         }
     }
 }

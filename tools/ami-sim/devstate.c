@@ -16,7 +16,7 @@ static void cache(sim *s, const char *device, const char *state)
     sim_devstate **pp = &s->pbx->devstates;
     for (; *pp; pp = &(*pp)->next) {
         if (strcmp((*pp)->device, device) == 0) {
-            snprintf((*pp)->state, sizeof (*pp)->state, "%s", state);
+            snprintf((*pp)->state, sizeof(*pp)->state, "%s", state);
             return;
         }
     }

@@ -71,7 +71,10 @@ static void unpark(sim *s, sim_parked *pk)
     }
     sim_moh_stop(s, pk->chan);
     space_state(s, pk->space, "NOT_INUSE");
-    if (pk->chan->bridge[0])
+    /* Only out of the holding bridge: Bridge or Redirect may have moved
+     * the parkee elsewhere meanwhile. */
+    const sim_bridge *hb = s->pbx->park_bridge;
+    if (hb && strcmp(pk->chan->bridge, hb->id) == 0)
         sim_bridge_remove(s, pk->chan);
     free(pk);
 }

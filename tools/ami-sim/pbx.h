@@ -27,6 +27,9 @@ typedef struct sim_bridge {
     int peers_hang_up; /* Dial()/Queue() bridge: when a party hangs up, the rest do */
 } sim_bridge;
 
+/* Members per queue, from the file or QueueAdd. */
+#define SIM_QUEUE_MAX_MEMBERS 256
+
 typedef struct sim_qmember {
     struct sim_qmember *next;
     char iface[128], name[80], state_iface[128];

@@ -217,6 +217,15 @@ void sim_action_queueadd(sim_conn *c, const ami_packet *p, const char *id)
         sim_send_error(c, id, "Unable to add interface: Already there");
         return;
     }
+    size_t count = 0;
+    for (const sim_qmember *m = q->members; m; m = m->next)
+        count++;
+    if (count >= SIM_QUEUE_MAX_MEMBERS) {
+        /* A client adding members without end must not grow the sim
+         * without bound; Asterisk's own answer for a failed allocation. */
+        sim_send_error(c, id, "Out of memory");
+        return;
+    }
     int penalty = pen && *pen ? atoi(pen) : 0;
     if (penalty < 0)
         penalty = 0;

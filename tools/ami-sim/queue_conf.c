@@ -24,8 +24,7 @@
 #include <strings.h>
 #include <time.h>
 
-#define MAX_QUEUES  64
-#define MAX_MEMBERS 256
+#define MAX_QUEUES 64
 
 sim_queue *sim_queue_add(sim *s, const char *name)
 {
@@ -103,17 +102,20 @@ static int member_line(sim_queue *q, char *v)
 {
     char *f[8] = {0};
     int nf = 0;
-    for (char *save = NULL, *t = strtok_r(v, ",", &save); t && nf < 8;
-         t = strtok_r(NULL, ",", &save))
-        f[nf++] = trim(t);
-    /* strtok_r skips empty fields; member lines rarely leave holes, and
-     * a hole only shifts optional fields, which are validated below. */
+    /* Split at every comma: empty fields keep their place. */
+    for (char *t = v; t && nf < 8; nf++) {
+        char *comma = strchr(t, ',');
+        if (comma)
+            *comma = '\0';
+        f[nf] = trim(t);
+        t = comma ? comma + 1 : NULL;
+    }
     if (nf == 0 || !*f[0] || strchr(f[0], '/') == NULL)
         return -1;
     size_t count = 0;
     for (const sim_qmember *m = q->members; m; m = m->next)
         count++;
-    if (count >= MAX_MEMBERS || sim_qmember_find(q, f[0]))
+    if (count >= SIM_QUEUE_MAX_MEMBERS || sim_qmember_find(q, f[0]))
         return -1;
     sim_qmember *m = sim_qmember_add(q, f[0], nf > 2 ? f[2] : NULL);
     if (nf > 1 && *f[1] && parse_int(f[1], 0, 1000000, &m->penalty) != 0)

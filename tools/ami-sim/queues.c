@@ -126,7 +126,7 @@ void sim_queue_join(sim *s, sim_queue *q, sim_call *call, sim_chan *ch)
     int waiting = waiting_count(q);
     if (q->max && waiting >= q->max)
         return; /* QUEUESTATUS=FULL: the caller goes on in the dialplan */
-    static const char *const vars[] = {"ANSWEREDTIME", "ANSWEREDTIME_MS", "DIALEDTIME",
+    static const char *const vars[] = {"ANSWEREDTIME",  "ANSWEREDTIME_MS", "DIALEDTIME",
                                        "DIALEDTIME_MS", "QUEUEWAIT",       "QUEUEWAIT_MS"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         sim_chan_setvar(s, ch, vars[i], "");

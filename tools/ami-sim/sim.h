@@ -197,7 +197,7 @@ typedef struct sim_options {
     int verbose;
     const char *tls_cert; /* serve TLS with this certificate chain (PEM) */
     const char *tls_key;
-    const char *tls_ca; /* require client certificates issued by this CA */
+    const char *tls_ca;      /* require client certificates issued by this CA */
     const char *queues_file; /* --queues: queues.conf-like file (pbx.h) */
 } sim_options;
 
