@@ -60,24 +60,30 @@ jq -e --arg a "127.0.0.1:$MAIN" --arg b "127.0.0.1:$SECOND" \
     '(keys | sort) == ([$a, $b] | sort) and (.[$a].channels | length) == 4 and .[$b].channels == []' \
     "$TMP/out" >/dev/null || fail "two servers: $(cat "$TMP/out")"
 
-# --until Event=Hangup: the state right after the first Hangup. The
-# follower is started, then the hangup is sent once it has logged in.
+# --until Event=Hangup --until Channel=X: the state right after X's Hangup.
+# Hanging up ;1 of a Local pair ends ;2 first, then ;1: stopping at ;2's
+# Hangup shows ;1 still there (nothing after the match is applied), and
+# the other call untouched. The follower is started, then the hangup is sent once
+# it has logged in.
 logins() { grep -c ': logged in$' "$TMP/main.err" 2>/dev/null || true; }
+run 0 state -f json
+victim=$(jq -r '[.channels[] | select(.Channel | test("^Local/101@test-[0-9a-f]+;1$"))][0].Channel' "$TMP/out")
 before=$(logins)
-timeout 30 "$AMI" state --until Event=Hangup -f json </dev/null >"$TMP/until.out" 2>"$TMP/until.err" &
+timeout 30 "$AMI" state --until Event=Hangup --until Channel="${victim%;1};2" -f json </dev/null \
+    >"$TMP/until.out" 2>"$TMP/until.err" &
 UPID=$!
 PIDS+=($UPID)
 for _ in $(seq 200); do [ "$(logins)" -gt "$before" ] && break; sleep 0.05; done
 [ "$(logins)" -gt "$before" ] || fail "state --until never logged in: $(cat "$TMP/main.err")"
-run 0 state -f json
-victim=$(jq -r '[.channels[] | select(.Channel | test("^Local/101@test-[0-9a-f]+;1$"))][0].Channel' "$TMP/out")
 # The follower may still be taking its snapshot; a match then is printed
 # once the snapshot is in, so sending now is never lost.
 run 0 action Hangup Channel="$victim"
 wait $UPID || fail "state --until exited $?: $(cat "$TMP/until.err")"
-jq -e --arg v "$victim" '[.channels[].Channel] | index($v) == null' "$TMP/until.out" >/dev/null ||
+jq -e --arg v "${victim%;1};2" '[.channels[].Channel] | index($v) == null' "$TMP/until.out" >/dev/null ||
     fail "hung-up channel still in the state: $(cat "$TMP/until.out")"
-jq -e '[.channels[] | select(.CallerIDNum == "1001")] | length >= 1' "$TMP/until.out" >/dev/null ||
+jq -e --arg v "$victim" '[.channels[].Channel] | index($v) != null' "$TMP/until.out" >/dev/null ||
+    fail "the state is not the one right after the first matching Hangup: $(cat "$TMP/until.out")"
+jq -e '[.channels[] | select(.CallerIDNum == "1001")] | length == 2' "$TMP/until.out" >/dev/null ||
     fail "the other call vanished: $(cat "$TMP/until.out")"
 
 # --- Seeded random scenarios: plain, bridged and queue calls, parks, blind

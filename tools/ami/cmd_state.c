@@ -92,8 +92,14 @@ static void on_event(tool_live_server *s, const ami_packet *ev, void *ud)
     (void)s;
     /* A match during the snapshot counts too: the state is printed once
      * every snapshot is in, so nothing that happened early is missed. */
-    if (!r->matched && tool_filter_match(&r->live.o->until, ev))
-        r->matched = 1;
+    if (r->matched || !r->live.o->until.n || !tool_filter_match(&r->live.o->until, ev))
+        return;
+    r->matched = 1;
+    /* Once synced, the state to print is this one: no later event of
+     * the same read may change it. */
+    if (tool_live_all_synced(&r->live))
+        for (size_t i = 0; i < r->live.n; i++)
+            ami_async_hold_events(r->live.h[i], 1);
 }
 
 static int done(void *ud)

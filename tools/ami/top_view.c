@@ -105,10 +105,9 @@ static void server_marks(top_screen *scr, const tool_live *l, uint64_t now)
             snprintf(mark, sizeof(mark), "connecting");
         } else if (!ami_state_is_synced(s->st)) {
             snprintf(mark, sizeof(mark), "syncing");
-        } else if (s->gap_at && s->synced_at >= s->gap_at - (s->gap_at > 1000 ? 1000 : 0) &&
-                   now - s->synced_at < RESYNC_MARK_MS) {
-            /* The resync began at the login that ended the gap, just
-             * before the notice arrived. */
+        } else if (s->gap_at && s->synced_at >= s->gap_at && now - s->synced_at < RESYNC_MARK_MS) {
+            /* The link resyncs on the gap notice: this snapshot is the
+             * one taken after the outage. */
             snprintf(mark, sizeof(mark), "RESYNCED after a gap");
             alert = 1;
         } else {
