@@ -75,8 +75,19 @@ UPID=$!
 PIDS+=($UPID)
 for _ in $(seq 200); do [ "$(logins)" -gt "$before" ] && break; sleep 0.05; done
 [ "$(logins)" -gt "$before" ] || fail "state --until never logged in: $(cat "$TMP/main.err")"
-# The follower may still be taking its snapshot; a match then is printed
-# once the snapshot is in, so sending now is never lost.
+# Wait until the sim has answered the follower's whole snapshot (its five
+# lists and a BridgeInfo per bridge): events after that reach it after
+# every list result, so the match comes once the store is synced.
+conn=$(sed -n 's/^ami-sim: conn \([0-9]*\): logged in$/\1/p' "$TMP/main.err" | tail -1)
+done_count() { grep -c "^ami-sim: conn $conn: $1 done\$" "$TMP/main.err" 2>/dev/null || true; }
+for _ in $(seq 200); do
+    [ "$(done_count CoreShowChannels)" = 1 ] && [ "$(done_count QueueStatus)" = 1 ] &&
+        [ "$(done_count ParkedCalls)" = 1 ] && [ "$(done_count DeviceStateList)" = 1 ] &&
+        [ "$(done_count BridgeInfo)" = 2 ] && break
+    sleep 0.05
+done
+[ "$(done_count BridgeInfo)" = 2 ] && [ "$(done_count DeviceStateList)" = 1 ] ||
+    fail "the follower's snapshot never completed: $(grep "conn $conn:" "$TMP/main.err")"
 run 0 action Hangup Channel="$victim"
 wait $UPID || fail "state --until exited $?: $(cat "$TMP/until.err")"
 jq -e --arg v "${victim%;1};2" '[.channels[].Channel] | index($v) == null' "$TMP/until.out" >/dev/null ||
