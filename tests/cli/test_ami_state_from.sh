@@ -111,6 +111,20 @@ grep -qE '^sales  1 waiting  1 members' "$TMP/out" || fail "top queues: $(cat "$
 grep -qE '^  caller 1 +Local/301@test-0000002d;2 +5554101' "$TMP/out" || fail "top queue caller"
 grep -qE '^  member Agent Alice' "$TMP/out" || fail "top queue member"
 
+# --- hostile values: terminal escapes from the server never reach the
+# terminal (text and top), and stay intact, escaped, in JSON.
+printf 'Asterisk Call Manager/11.0.0\r\nEvent: Newchannel\r\nChannel: SIP/x-1\r\nChannelState: 4\r\nChannelStateDesc: Ring\r\nCallerIDNum: 1\033[2J\r\nCallerIDName: \033]0;pwn\007\r\nUniqueid: 1.1\r\nLinkedid: 1.1\r\n\r\n' >"$TMP/esc.raw"
+run 0 state --from "$TMP/esc.raw"
+grep -q "$(printf '\033')" "$TMP/out" && fail "state text passed an escape through: $(od -c "$TMP/out" | head)"
+grep -qF '1?[2J "?]0;pwn?"' "$TMP/out" || fail "state text: $(cat "$TMP/out")"
+run 0 top --once --from "$TMP/esc.raw"
+grep -q "$(printf '\033')" "$TMP/out" && fail "top passed an escape through"
+run 0 state --from "$TMP/esc.raw" -f json
+jqok '.channels[0].CallerIDName == "\u001b]0;pwn\u0007"'
+# Not a server stream (a client's .sent), garbage: status 3, a clear message.
+run 3 state --from "$F/login_ok.sent"
+err_has 'is not a recorded server stream'
+
 # --- errors: a missing file, --from outside state/top --once, ndjson.
 run 2 state --from "$TMP/none.raw"
 err_has 'cannot read'
