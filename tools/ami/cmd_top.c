@@ -180,12 +180,17 @@ static int live_done(void *ud)
     return t->quit;
 }
 
+/* Every server synced, stopped for good, or with a list that failed (a
+ * timeout: without reconnecting nothing would list again). */
 static int once_done(void *ud)
 {
     top *t = ud;
-    if ((size_t)t->live.failed_count == t->live.n)
-        return 1;
-    return tool_live_all_synced(&t->live);
+    for (size_t i = 0; i < t->live.n; i++) {
+        const tool_live_server *s = &t->live.sv[i];
+        if (!s->failed && !s->list_failed && !ami_state_is_synced(s->st))
+            return 0;
+    }
+    return 1;
 }
 
 /* `now_ms` 0: no durations (a capture has no clock). */
@@ -208,9 +213,16 @@ static int run(top *t, tool_opts *o)
         if (tool_live_stopped())
             return TOOL_EXIT_OK;
         print_once(t, ami_async_now());
-        for (size_t i = 0; i < t->live.n; i++)
-            if (t->live.sv[i].failed)
-                return t->live.sv[i].code;
+        for (size_t i = 0; i < t->live.n; i++) {
+            const tool_live_server *s = &t->live.sv[i];
+            if (s->failed)
+                return s->code;
+            if (s->list_failed) {
+                tool_err("%s: the snapshot failed: %s — check the server (or raise --timeout)",
+                         s->srv->where, ami_strerror(s->list_failed));
+                return tool_exit_for(s->list_failed);
+            }
+        }
         return TOOL_EXIT_OK;
     }
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {

@@ -103,6 +103,9 @@ static void server_marks(top_screen *scr, const tool_live *l, uint64_t now)
             alert = 1;
         } else if (!s->up) {
             snprintf(mark, sizeof(mark), "connecting");
+        } else if (s->list_failed) {
+            snprintf(mark, sizeof(mark), "LISTS FAILED");
+            alert = 1;
         } else if (!ami_state_is_synced(s->st)) {
             snprintf(mark, sizeof(mark), "syncing");
         } else if (s->gap_at && s->synced_at >= s->gap_at && now - s->synced_at < RESYNC_MARK_MS) {
@@ -380,7 +383,7 @@ static void build_parked(top_screen *scr, const tool_live *l, const top_ui *ui, 
     scr->head = scr->n;
     for (size_t i = 0; i < n; i++) {
         const ami_state_object *o = rows[i].o;
-        char id[96], chan[96], num[48], name[48], who[96], by[96], tmo[16], dur[24], srv[32];
+        char id[96], chan[96], num[48], name[48], who[112], by[96], tmo[16], dur[24], srv[32];
         tool_clean(srv, sizeof(srv), rows[i].server);
         tool_clean(id, sizeof(id), ami_state_object_id(o));
         tool_obj_str(chan, sizeof(chan), o, "ParkeeChannel");
