@@ -9,7 +9,7 @@
  */
 #include <ami/state.h>
 
-#include "session_internal.h"
+#include "result.h"
 
 #include <stdint.h>
 #include <stdio.h>

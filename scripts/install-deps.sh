@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages libami needs to build, test and run its
-# tools. Safe to run again; does nothing when everything is present.
+# tools. Safe to run again; does nothing when everything is present, and
+# then needs no root (scripts/test.sh calls it first, as any user).
 set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config   # the build
   clang                              # second compiler, libFuzzer, sanitizers
-  libssl-dev                         # OpenSSL: MD5 challenge login (TLS later)
+  libssl-dev                         # OpenSSL: MD5 challenge login and TLS
   libcmocka-dev                      # unit-test framework
   libjansson-dev                     # JSON output of the `ami` tool
   libncurses-dev                     # `ami top`'s full-screen view (ncursesw)
@@ -22,7 +23,7 @@ for p in "${packages[@]}"; do
 done
 if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
-    echo "install-deps: need root to apt-get install: ${missing[*]}" >&2
+    echo "install-deps: missing ${missing[*]}; run this script as root once to apt-get install them" >&2
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive

@@ -49,9 +49,34 @@ extern "C" {
 
 /*
  * Every fallible call returns 0 (or a positive count) on success and one of
- * these negative codes on failure. ami_strerror() turns a code into a static
- * string; handles also keep a message with the details (the host, the
- * server's Message:, the system error text).
+ * these negative codes on failure; each function's comment lists the codes
+ * it can return. ami_strerror() turns a code into a static string; handles
+ * also keep a message with the details (the host, the server's Message:,
+ * the system error text), written for the person running the program:
+ * what failed, never which libami function to call (a message about
+ * calling the API wrongly, AMI_ERR_INVALID or AMI_ERR_STATE, may name it).
+ *
+ * Fatal codes. Some codes end what they happen to, and the comments say so:
+ *   - for a parser, every error is sticky (ami_parser_reset starts over);
+ *   - for a session, a receive error (AMI_ERR_LINE_LIMIT,
+ *     AMI_ERR_HEADER_LIMIT, AMI_ERR_PACKET_LIMIT, AMI_ERR_PROTOCOL,
+ *     AMI_ERR_BAD_BANNER, or AMI_ERR_NOMEM while queueing an event) fails
+ *     every pending action and the session: ami_session_failed() returns
+ *     the code, send and recv refuse, and only closing the connection
+ *     (ami_session_disconnected, for a new one) or ami_session_free makes
+ *     sense;
+ *   - for the blocking client, a code that ends the connection
+ *     (AMI_ERR_DISCONNECTED, AMI_ERR_CLOSED, AMI_ERR_TLS, AMI_ERR_IO and
+ *     the session's fatal codes) is returned again by every later call
+ *     until ami_client_connect makes a new one (ami_client_fd() is -1);
+ *   - the event-loop client reports connection failures to its state
+ *     callback and reconnects; its calls never return them.
+ * The other codes (AMI_ERR_INVALID, AMI_ERR_INJECTION, AMI_ERR_TIMEOUT of
+ * one action, AMI_ERR_ACTION_FAILED, ...) leave the handle as it was.
+ *
+ * Callbacks. Each handle's header says which calls are allowed inside its
+ * callbacks; the pure functions (packets, actions, results, ami_strerror,
+ * ami_md5_key) are allowed anywhere.
  */
 typedef enum ami_error {
     AMI_OK = 0,
@@ -85,7 +110,7 @@ typedef enum ami_error {
     AMI_ERR_TLS_VERIFY = -28     /* the server's certificate did not verify */
 } ami_error;
 
-/* A static, never-NULL string describing `code`. */
+/* A static, never-NULL string describing `code` (also for unknown codes). */
 AMI_EXPORT const char *ami_strerror(int code);
 
 /* The library's version string, e.g. "0.1.0". */
@@ -132,7 +157,7 @@ AMI_EXPORT int ami_packet_is_legacy_output(const ami_packet *p);
 AMI_EXPORT size_t ami_packet_count(const ami_packet *p);
 
 /* The i-th header, 0-based. Any of the out-pointers may be NULL.
- * Returns AMI_ERR_INVALID when i is out of range. */
+ * Errors: AMI_ERR_INVALID (p NULL or i out of range). */
 AMI_EXPORT int ami_packet_header(const ami_packet *p, size_t i, const char **key, size_t *key_len,
                                  const char **value, size_t *value_len);
 
@@ -158,7 +183,8 @@ AMI_EXPORT const char *ami_packet_message(const ami_packet *p);
 /* Bytes the packet occupied on the wire. */
 AMI_EXPORT size_t ami_packet_wire_size(const ami_packet *p);
 
-/* Owned deep copy (one allocation); free with ami_packet_free(). */
+/* Owned deep copy (one allocation); free with ami_packet_free().
+ * Errors: AMI_ERR_INVALID (a NULL argument), AMI_ERR_NOMEM. */
 AMI_EXPORT int ami_packet_dup(const ami_packet *p, ami_packet **out);
 AMI_EXPORT void ami_packet_free(ami_packet *p);
 
@@ -186,10 +212,15 @@ typedef struct ami_action ami_action;
 #define AMI_ACTION_MAX_LINE    1024
 #define AMI_ACTION_MAX_HEADERS 128
 
+/* Errors: AMI_ERR_INVALID (NULL, or an empty name), AMI_ERR_INJECTION
+ * (CR, LF or NUL in the name), AMI_ERR_TOO_LONG, AMI_ERR_NOMEM. */
 AMI_EXPORT int ami_action_create(ami_action **out, const char *name);
 AMI_EXPORT void ami_action_free(ami_action *a);
 
-/* Append a header (repeats allowed and kept in order). */
+/* Append a header (repeats allowed and kept in order). These four return
+ * 0 or AMI_ERR_INVALID (a NULL argument), AMI_ERR_INJECTION,
+ * AMI_ERR_BAD_KEY, AMI_ERR_TOO_LONG, AMI_ERR_TOO_MANY, AMI_ERR_NOMEM; a
+ * refused call leaves the action unchanged. */
 AMI_EXPORT int ami_action_add(ami_action *a, const char *key, const char *value);
 AMI_EXPORT int ami_action_addn(ami_action *a, const char *key, size_t key_len, const char *value,
                                size_t value_len);
@@ -207,7 +238,10 @@ AMI_EXPORT size_t ami_action_count(const ami_action *a);
 /* Serialize to wire form ("Action: X\r\n...\r\n\r\n"). If `action_id` is
  * not NULL it is written as the ActionID header right after Action:
  * (replacing any ActionID header the action holds). Writes into a buffer
- * allocated with malloc; the caller frees *out with free(). */
+ * allocated with malloc; the caller frees *out with free().
+ * Errors: AMI_ERR_INVALID (a NULL argument), AMI_ERR_INJECTION /
+ * AMI_ERR_TOO_LONG (a bad action_id), AMI_ERR_TOO_MANY (no room for the
+ * ActionID line), AMI_ERR_NOMEM. */
 AMI_EXPORT int ami_action_serialize(const ami_action *a, const char *action_id, char **out,
                                     size_t *out_len);
 
@@ -232,6 +266,7 @@ typedef enum ami_parser_flags {
 #define AMI_PARSER_DEFAULT_MAX_HEADERS (1u << 18)  /* 262144 */
 #define AMI_PARSER_DEFAULT_MAX_PACKET  (32u << 20) /* 32 MiB */
 
+/* Errors: AMI_ERR_INVALID (out NULL), AMI_ERR_NOMEM. */
 AMI_EXPORT int ami_parser_create(ami_parser **out, unsigned flags);
 AMI_EXPORT void ami_parser_free(ami_parser *p);
 
@@ -239,25 +274,31 @@ AMI_EXPORT void ami_parser_free(ami_parser *p);
 AMI_EXPORT void ami_parser_set_limits(ami_parser *p, size_t max_line, size_t max_headers,
                                       size_t max_packet);
 
-/* Copy `len` bytes into the parser. Returns 0 or the sticky error
- * (AMI_ERR_NOMEM if the buffer could not grow). */
+/* Copy `len` bytes into the parser. Returns 0, AMI_ERR_INVALID (p NULL,
+ * or data NULL with len > 0), AMI_ERR_NOMEM (the buffer could not grow;
+ * not sticky: nothing was taken, the bytes may be fed again) or the
+ * sticky error. */
 AMI_EXPORT int ami_parser_feed(ami_parser *p, const char *data, size_t len);
 
 /* Zero-copy feeding: get a writable area of at least `min` bytes, read into
- * it, then commit how many bytes were written. */
+ * it, then commit how many bytes were written. Both return 0,
+ * AMI_ERR_INVALID (a NULL argument; commit: more than was reserved),
+ * AMI_ERR_NOMEM (reserve; not sticky) or the sticky error. */
 AMI_EXPORT int ami_parser_reserve(ami_parser *p, size_t min, char **area, size_t *area_len);
 AMI_EXPORT int ami_parser_commit(ami_parser *p, size_t n);
 
 /* Next complete item. Returns 1 and sets *out (borrowed: valid until the
- * next call on this parser), 0 when more bytes are needed, or a negative
- * error (sticky). */
+ * next call on this parser), 0 when more bytes are needed, AMI_ERR_INVALID
+ * (a NULL argument), or the sticky error: AMI_ERR_LINE_LIMIT,
+ * AMI_ERR_HEADER_LIMIT, AMI_ERR_PACKET_LIMIT, AMI_ERR_PROTOCOL,
+ * AMI_ERR_BAD_BANNER (with AMI_PARSER_EXPECT_BANNER), AMI_ERR_NOMEM. */
 AMI_EXPORT int ami_parser_next(ami_parser *p, const ami_packet **out);
 
 /* Bytes fed but not yet returned as packets. */
 AMI_EXPORT size_t ami_parser_buffered(const ami_parser *p);
 
-/* Once an error happened: its code (0 if none), the stream offset of the
- * byte that caused it, and a static description. */
+/* Once an error happened: its code (0 if none) and the stream offset of
+ * the byte that caused it. ami_strerror() of the code describes it. */
 AMI_EXPORT int ami_parser_error(const ami_parser *p);
 AMI_EXPORT uint64_t ami_parser_error_offset(const ami_parser *p);
 
@@ -327,12 +368,16 @@ typedef void (*ami_event_cb)(ami_session *s, const ami_packet *event, void *user
 
 #define AMI_NO_DEADLINE UINT64_MAX
 
+/* Errors: AMI_ERR_INVALID (out NULL), AMI_ERR_NOMEM. */
 AMI_EXPORT int ami_session_create(ami_session **out);
-/* Fails every pending action with AMI_ERR_CANCELLED, then frees. */
+/* Fails every pending action with AMI_ERR_CANCELLED, then frees. Not
+ * inside the session's callbacks (it does nothing there). */
 AMI_EXPORT void ami_session_free(ami_session *s);
 
 /* The ActionID prefix (default: derived from the process id and the
- * handle's address, e.g. "ami-1f3a9c-"). IDs are prefix + counter. */
+ * handle's address, e.g. "ami-1f3a9c-"). IDs are prefix + counter.
+ * Errors: AMI_ERR_INVALID, AMI_ERR_TOO_LONG (over 64 bytes),
+ * AMI_ERR_INJECTION. */
 AMI_EXPORT int ami_session_set_id_prefix(ami_session *s, const char *prefix);
 AMI_EXPORT void ami_session_set_event_cb(ami_session *s, ami_event_cb cb, void *user_data);
 /* Bound on queued events (default 65536) and on their bytes (default
@@ -346,11 +391,17 @@ AMI_EXPORT void ami_session_set_parser_limits(ami_session *s, size_t max_line, s
  * (AMI_ERR_DUPLICATE_ID if one with that ID is pending), else one is
  * assigned. On success the callback will run exactly once; on failure
  * never. `id_out` (may be NULL) receives the ActionID, valid while the
- * action is pending. */
+ * action is pending. Errors: AMI_ERR_INVALID (a NULL argument),
+ * AMI_ERR_STATE (the session failed or is being freed),
+ * AMI_ERR_DUPLICATE_ID, AMI_ERR_INJECTION / AMI_ERR_TOO_LONG /
+ * AMI_ERR_TOO_MANY (no room for the ActionID), AMI_ERR_NOMEM; none is
+ * fatal. Allowed inside callbacks. */
 AMI_EXPORT int ami_session_send(ami_session *s, const ami_action *a, uint64_t deadline,
                                 ami_result_cb cb, void *user_data, const char **id_out);
-/* Complete a pending action now with AMI_ERR_CANCELLED. A late response for
- * it counts as unmatched. Returns AMI_ERR_INVALID if not pending. */
+/* Complete a pending action now with AMI_ERR_CANCELLED (its callback runs
+ * before this returns). A late response for it counts as unmatched.
+ * Errors: AMI_ERR_INVALID (a NULL argument, or not pending). Allowed
+ * inside callbacks. */
 AMI_EXPORT int ami_session_cancel(ami_session *s, const char *action_id);
 
 /* Bytes waiting to be written (borrowed, valid until the next call). */
@@ -358,8 +409,11 @@ AMI_EXPORT void ami_session_output(const ami_session *s, const char **data, size
 AMI_EXPORT void ami_session_consume(ami_session *s, size_t n);
 
 /* Feed bytes from the server. Returns how many bytes were consumed (less
- * than len when the event queue is full), or a negative error after which
- * the session is failed (pending actions complete with the error). */
+ * than len when the event queue is full), or an error: AMI_ERR_INVALID,
+ * AMI_ERR_STATE (inside a callback or while freeing), AMI_ERR_NOMEM with
+ * nothing consumed (not fatal: feed the bytes again), or a fatal one
+ * (see "Fatal codes": the parser's errors, AMI_ERR_NOMEM while queueing
+ * an event) after which pending actions have completed with it. */
 AMI_EXPORT long ami_session_recv(ami_session *s, const char *data, size_t len, uint64_t now);
 
 /* Zero-copy receive, for clients that read straight into the session:
@@ -368,8 +422,10 @@ AMI_EXPORT long ami_session_recv(ami_session *s, const char *data, size_t len, u
  * full event queue stay buffered (one read at most) and are parsed by the
  * next commit or by ami_session_recv(s, NULL, 0, now).
  * reserve returns AMI_ERR_QUEUE_FULL while paused (do not read then),
- * AMI_ERR_NOMEM, or the session's fatal error; commit returns 0 or a fatal
- * error (as ami_session_recv). Not allowed inside callbacks. */
+ * AMI_ERR_NOMEM (not fatal), AMI_ERR_INVALID, AMI_ERR_STATE, or the
+ * session's fatal error; commit returns 0, AMI_ERR_INVALID, AMI_ERR_STATE
+ * or a fatal error (as ami_session_recv). Not allowed inside callbacks
+ * (AMI_ERR_STATE). */
 AMI_EXPORT int ami_session_recv_reserve(ami_session *s, size_t min, char **area, size_t *area_len);
 AMI_EXPORT int ami_session_recv_commit(ami_session *s, size_t n, uint64_t now);
 
@@ -378,23 +434,29 @@ AMI_EXPORT int ami_session_recv_commit(ami_session *s, size_t n, uint64_t now);
  * ami_session_recv(s, NULL, 0, now) to parse what is already buffered. */
 AMI_EXPORT int ami_session_is_paused(const ami_session *s);
 
-/* Expire actions whose deadline <= now. Returns how many expired. */
+/* Expire actions whose deadline <= now (their callbacks run with
+ * AMI_ERR_TIMEOUT). Returns how many expired, AMI_ERR_INVALID, or
+ * AMI_ERR_STATE inside a callback. */
 AMI_EXPORT int ami_session_tick(ami_session *s, uint64_t now);
 /* Earliest pending deadline, or AMI_NO_DEADLINE. */
 AMI_EXPORT uint64_t ami_session_next_deadline(const ami_session *s);
 
 /* The connection is gone: fail every pending action with `reason`
  * (AMI_ERR_DISCONNECTED if 0) and `message` (may be NULL), reset the
- * parser, drop unsent output. Queued events stay readable. */
+ * parser, drop unsent output, clear a fatal error: the session is ready
+ * for a new connection. Queued events stay readable. Does nothing inside
+ * a callback. */
 AMI_EXPORT void ami_session_disconnected(ami_session *s, int reason, const char *message);
 
 /* Pop the oldest queued event (owned by the caller). Returns 1, or 0 when
- * none is queued. */
+ * none is queued (or an argument is NULL). Never fails otherwise. */
 AMI_EXPORT int ami_session_next_event(ami_session *s, ami_packet **out);
 AMI_EXPORT size_t ami_session_queued_events(const ami_session *s);
 
 /* The banner line once received (NULL before), and its version. */
 AMI_EXPORT const char *ami_session_banner(const ami_session *s);
+/* Fills what the banner says (0s before it). Returns 0, AMI_ERR_INVALID
+ * (s NULL) or AMI_ERR_STATE (no banner yet). */
 AMI_EXPORT int ami_session_version(const ami_session *s, int *major, int *minor, int *patch);
 
 AMI_EXPORT size_t ami_session_pending_count(const ami_session *s);
@@ -402,6 +464,12 @@ AMI_EXPORT size_t ami_session_pending_count(const ami_session *s);
 AMI_EXPORT uint64_t ami_session_unmatched_count(const ami_session *s);
 /* Has the server said Goodbye? */
 AMI_EXPORT int ami_session_got_goodbye(const ami_session *s);
+/* The fatal error the session failed with (a parser limit or protocol
+ * error, AMI_ERR_NOMEM), or 0 while it is usable. Once failed, send and
+ * recv return that code until ami_session_disconnected() starts over for a
+ * new connection; for the connection itself only closing it makes sense.
+ * AMI_ERR_INVALID for NULL. */
+AMI_EXPORT int ami_session_failed(const ami_session *s);
 /* Last error text of the session (never NULL). */
 AMI_EXPORT const char *ami_session_errmsg(const ami_session *s);
 

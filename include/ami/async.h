@@ -29,6 +29,7 @@
  *   call                              | inside a callback
  *   ----------------------------------+------------------------------------
  *   ami_async_send                    | yes (needs state UP)
+ *   ami_async_cancel                  | yes
  *   ami_async_add_filter              | yes
  *   ami_async_logoff, ami_async_stop  | yes (takes effect when it returns)
  *   ami_async_start                   | yes, from the state callback only
@@ -38,6 +39,14 @@
  *   getters, ami_async_set_*          | yes
  *   ami_async_process, ami_async_on_* | no: AMI_ERR_STATE
  *
+ * Errors. Connection problems are never returned by a call: they go to the
+ * state callback with a reason, ami_async_errmsg() and ami_async_last_error(),
+ * and the handle reconnects (so no code is fatal to the handle; a session
+ * that failed is replaced at the next connection). Calls return only
+ * misuse (AMI_ERR_INVALID, AMI_ERR_STATE), AMI_ERR_NOMEM and the action
+ * errors, as listed with each. The setters that return void accept any
+ * value (out-of-range values become the defaults) and NULL handles.
+ *
  * Threads: one handle, one thread at a time. Several handles (one per
  * server) may share one loop; they are independent.
  */
@@ -45,7 +54,7 @@
 #define AMI_ASYNC_H
 
 #include <ami/ami.h>
-#include <ami/client.h>
+#include <ami/login.h>
 #include <ami/tls.h>
 
 #ifdef __cplusplus
@@ -112,19 +121,24 @@ AMI_EXPORT void ami_async_free(ami_async *a);
 /* ------------------------------------------------- configuration setters */
 
 /* Server to connect to: name, IPv4 or IPv6 literal (brackets allowed).
- * Errors: AMI_ERR_INVALID, AMI_ERR_NOMEM. Applies to the next connection. */
+ * Errors: AMI_ERR_INVALID (NULL or empty host, port 0 or > 65535),
+ * AMI_ERR_NOMEM. Applies to the next connection. */
 AMI_EXPORT int ami_async_set_server(ami_async *a, const char *host, unsigned port);
 /* Use TLS from the next connection (copied; NULL turns TLS off). See
- * <ami/tls.h>. Errors: AMI_ERR_UNSUPPORTED, AMI_ERR_NOMEM. The handshake
+ * <ami/tls.h>. Errors: AMI_ERR_INVALID, AMI_ERR_UNSUPPORTED (built without
+ * OpenSSL), AMI_ERR_NOMEM; on error the previous setting stays. The handshake
  * is part of CONNECTING and of the connect timeout; a failure is reason
  * CONNECT, and a certificate that does not verify (AMI_ERR_TLS_VERIFY,
  * named in ami_async_errmsg) stops the handle instead of retrying. */
 AMI_EXPORT int ami_async_set_tls(ami_async *a, const ami_tls_config *cfg);
-/* Credentials (copied) and AMI_LOGIN_PLAIN or AMI_LOGIN_MD5. */
+/* Credentials (copied) and AMI_LOGIN_PLAIN or AMI_LOGIN_MD5. Applies from
+ * the next login. Errors: AMI_ERR_INVALID (NULL, or unknown flags),
+ * AMI_ERR_INJECTION (CR, LF or NUL), AMI_ERR_NOMEM. */
 AMI_EXPORT int ami_async_set_login(ami_async *a, const char *username, const char *secret,
                                    unsigned flags);
 /* The Events: mask sent at every login ("on", "off", "call,system", ...;
- * NULL: "on"). Applies from the next login. */
+ * NULL: AMI_EVENTS_DEFAULT, "on", as in ami_client_login). Applies from the
+ * next login. Errors: AMI_ERR_INVALID, AMI_ERR_INJECTION, AMI_ERR_NOMEM. */
 AMI_EXPORT int ami_async_set_events(ami_async *a, const char *mask);
 
 AMI_EXPORT void ami_async_set_event_cb(ami_async *a, ami_async_event_cb cb, void *user_data);
@@ -163,8 +177,8 @@ AMI_EXPORT void ami_async_set_keepalive(ami_async *a, int interval_ms, int timeo
  *
  * Policy when the queue is full: reading pauses (the socket is no longer
  * watched for reading) until the application has caught up; nothing is
- * dropped, the server eventually sees a full socket. ami_async_stats()
- * tells how far behind the application is.
+ * dropped, the server eventually sees a full socket.
+ * ami_async_stats_get() tells how far behind the application is.
  */
 AMI_EXPORT void ami_async_set_queue(ami_async *a, size_t max_events, size_t max_bytes,
                                     int budget_ms);
@@ -191,10 +205,11 @@ AMI_EXPORT void ami_async_stats_get(const ami_async *a, ami_async_stats *out);
  * server or login set; or no event callback while the events mask is not
  * "off": events would be lost unseen, so set one with
  * ami_async_set_event_cb or call ami_async_set_events(a, "off")),
- * AMI_ERR_STATE (already running). */
+ * AMI_ERR_STATE (already running). Allowed in the state callback. */
 AMI_EXPORT int ami_async_start(ami_async *a);
 /* Send Logoff; on Goodbye (or after the login timeout) close and go to
- * STOPPED with reason GOODBYE / STOPPED. AMI_ERR_STATE unless UP. */
+ * STOPPED with reason GOODBYE / STOPPED. Errors: AMI_ERR_INVALID,
+ * AMI_ERR_STATE (not UP, or already logging off), AMI_ERR_NOMEM. */
 AMI_EXPORT int ami_async_logoff(ami_async *a);
 /* Close now (pending actions fail with AMI_ERR_DISCONNECTED) and go to
  * STOPPED without retrying. */
@@ -203,22 +218,35 @@ AMI_EXPORT void ami_async_stop(ami_async *a);
 /* Submit an action. `timeout_ms` (-1: none) bounds the wait for its whole
  * result. On success `cb` (may be NULL) runs exactly once: with the result,
  * a server error, AMI_ERR_TIMEOUT, AMI_ERR_DISCONNECTED when the connection
- * ends first, or AMI_ERR_CANCELLED when the handle is freed. On failure it
- * never runs. Errors: AMI_ERR_INVALID, AMI_ERR_STATE (not UP),
- * AMI_ERR_NOMEM, AMI_ERR_DUPLICATE_ID and the action errors. */
+ * ends first, AMI_ERR_CANCELLED after ami_async_cancel or when the handle
+ * is freed. On failure it never runs. `id_out` (may be NULL) receives the
+ * ActionID, valid while the action is pending (as ami_session_send).
+ * Errors: AMI_ERR_INVALID, AMI_ERR_STATE (not UP), AMI_ERR_NOMEM,
+ * AMI_ERR_DUPLICATE_ID and the action errors. */
 AMI_EXPORT int ami_async_send(ami_async *a, const ami_action *action, int timeout_ms,
-                              ami_async_result_cb cb, void *user_data);
+                              ami_async_result_cb cb, void *user_data, const char **id_out);
+
+/* Complete a pending action now: its callback runs before this returns,
+ * with AMI_ERR_CANCELLED (as ami_session_cancel). A late response for it
+ * counts as unmatched. Errors: AMI_ERR_INVALID (NULL argument, or
+ * `action_id` is not an application action that is pending: the handle's
+ * own Login, Challenge and keepalive actions cannot be cancelled).
+ * Allowed inside callbacks. */
+AMI_EXPORT int ami_async_cancel(ami_async *a, const char *action_id);
 
 /* Add an event filter (Filter action, Operation: Add, the value as Asterisk
  * takes it: a regex, "!regex" to exclude). Sent now when UP (`cb` gets the
  * answer, like ami_async_send) and again after every reconnect, before
- * events are switched on. Errors: AMI_ERR_INVALID, AMI_ERR_INJECTION,
- * AMI_ERR_NOMEM. */
+ * events are switched on. Errors: AMI_ERR_INVALID (NULL or empty),
+ * AMI_ERR_INJECTION, AMI_ERR_STATE (a callback given while not UP: add
+ * filters for later with cb NULL), AMI_ERR_NOMEM, and when UP the errors
+ * of ami_async_send. */
 AMI_EXPORT int ami_async_add_filter(ami_async *a, const char *filter, ami_async_result_cb cb,
                                     void *user_data);
 
 /* ---------------------------------------------------------- event loop */
 
+/* The socket to watch, -1 while there is none. */
 AMI_EXPORT int ami_async_fd(const ami_async *a);
 AMI_EXPORT unsigned ami_async_events(const ami_async *a);
 /* Milliseconds until ami_async_process(a, 0) must be called, -1: never. */
@@ -231,8 +259,9 @@ AMI_EXPORT uint64_t ami_async_now(void);
 
 /* Report readiness (AMI_ASYNC_READ / AMI_ASYNC_WRITE, or 0 for "a timer
  * fired"). Deadlines that passed are always handled, whatever `events`
- * says. Returns 0, or AMI_ERR_STATE inside a callback, AMI_ERR_INVALID.
- * Connection problems are not errors here: they go to the state callback. */
+ * says. Returns 0, or AMI_ERR_STATE inside a callback, AMI_ERR_INVALID
+ * (a NULL or freed handle). Connection problems are not errors here: they
+ * go to the state callback. The three shortcuts return the same. */
 AMI_EXPORT int ami_async_process(ami_async *a, unsigned events);
 AMI_EXPORT int ami_async_on_readable(ami_async *a);
 AMI_EXPORT int ami_async_on_writable(ami_async *a);

@@ -11,6 +11,14 @@
  * Ownership: the caller owns the config; ami_client_set_tls and
  * ami_async_set_tls copy what they need, so the config may be freed right
  * after. Strings are copied.
+ *
+ * Errors of every setter: AMI_ERR_INVALID (a NULL config; for set_cert,
+ * a certificate without its key or the reverse), AMI_ERR_NOMEM,
+ * AMI_ERR_UNSUPPORTED (no OpenSSL). None is fatal; a refused call leaves
+ * the config as it was. Files are only read when a connection starts (a
+ * bad file fails that connect with AMI_ERR_TLS). These are plain data
+ * functions, allowed anywhere, client callbacks included. An empty or
+ * NULL path or name clears that setting.
  */
 #ifndef AMI_TLS_H
 #define AMI_TLS_H
@@ -23,7 +31,7 @@ extern "C" {
 
 typedef struct ami_tls_config ami_tls_config;
 
-/* Errors: AMI_ERR_NOMEM, AMI_ERR_UNSUPPORTED. */
+/* Errors: AMI_ERR_INVALID (out NULL), AMI_ERR_NOMEM, AMI_ERR_UNSUPPORTED. */
 AMI_EXPORT int ami_tls_config_create(ami_tls_config **out);
 AMI_EXPORT void ami_tls_config_free(ami_tls_config *cfg);
 

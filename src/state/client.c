@@ -86,11 +86,11 @@ struct ami_state_link {
     ticket *tickets;
 };
 
-/* ami_async_send, in one place (branch i9-layers adds a trailing id_out). */
+/* ami_async_send, in one place. */
 static int send_list(ami_async *a, const ami_action *act, int timeout_ms, ami_async_result_cb cb,
                      void *ud)
 {
-    return ami_async_send(a, act, timeout_ms, cb, ud);
+    return ami_async_send(a, act, timeout_ms, cb, ud, NULL);
 }
 
 static void report(ami_state_link *l, int synced, int error)

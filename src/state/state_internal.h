@@ -13,7 +13,7 @@
 
 #include <ami/state.h>
 
-#include "../internal.h"
+#include "internal.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -199,12 +199,21 @@ static st_call *call_find(const ami_state *st, const char *id, size_t len, uint3
     return NULL;
 }
 
+/* The Linkedid a channel is grouped by: up to a NUL, as the C-string
+ * lookups see it; without one, a call of its own. */
+static const char *linkedid_of(const ami_state_object *o, size_t *len)
+{
+    const char *id = ami__st_value(o, "Linkedid", len);
+    if (!id)
+        id = blob_id(o->blob), *len = o->blob->id_len;
+    *len = strnlen(id, *len);
+    return id;
+}
+
 static int call_link(ami_state *st, ami_state_object *o)
 {
     size_t len = 0;
-    const char *id = ami__st_value(o, "Linkedid", &len);
-    if (!id) /* no Linkedid: a call of its own */
-        id = blob_id(o->blob), len = o->blob->id_len;
+    const char *id = linkedid_of(o, &len);
     uint32_t h = ami__st_hash(id, len, 7);
     st_call *c = call_find(st, id, len, h);
     if (!c) {
@@ -244,9 +253,7 @@ int ami__st_channel_reindex(ami_state *st, ami_state_object *ch)
     name_unlink(st, ch);
     name_link(st, ch);
     size_t len = 0;
-    const char *lid = ami__st_value(ch, "Linkedid", &len);
-    if (!lid)
-        lid = blob_id(ch->blob), len = ch->blob->id_len;
+    const char *lid = linkedid_of(ch, &len);
     if (ch->call && same(ch->call->linkedid, ch->call->len, lid, len))
         return 0;
     call_unlink(st, ch);
@@ -474,6 +481,7 @@ static void touch(ami_state *st, ami_state_object *o)
 static bool update_in_place(const ami_state *st, st_blob *b, const st_patch *p)
 {
     int32_t at[ST_PATCH_MAX];
+    uint64_t seen[(ST_MAX_HEADERS + 64) / 64] = {0};
     char *d = st_blob_data(b);
     size_t cap = b->bytes - sizeof(st_blob) - (size_t)b->n * sizeof(st_hdr);
     size_t need = b->used;
@@ -493,6 +501,14 @@ static bool update_in_place(const ami_state *st, st_blob *b, const st_patch *p)
         }
         if (at[i] < 0 ? kv->v != NULL : !kv->v)
             return false; /* adds or deletes a header */
+        if (at[i] >= 0) {
+            /* A key twice in one patch: the space accounting below assumes
+             * one write per header, so rebuild instead. */
+            uint64_t bit = 1ull << (at[i] & 63);
+            if (seen[at[i] >> 6] & bit)
+                return false;
+            seen[at[i] >> 6] |= bit;
+        }
         if (kv->vl > b->h[at[i]].vlen)
             need += (size_t)kv->vl + 1;
     }
@@ -562,7 +578,9 @@ int ami__st_upsert(ami_state *st, ami_state_kind kind, const char *id, size_t id
         return ami__st_update(st, o, p);
     if (!create)
         return 0;
-    if (st->total >= st->max_objects || id_len + 1 > st->max_bytes || id_len == 0) {
+    /* An id with a NUL could never be looked up through the C-string API. */
+    if (st->total >= st->max_objects || id_len + 1 > st->max_bytes || id_len == 0 ||
+        memchr(id, '\0', id_len)) {
         st->stats.refused++;
         return 0;
     }
@@ -661,7 +679,12 @@ int ami__st_channel_set_bridge(ami_state *st, ami_state_object *ch, ami_state_ob
         ami__st_patch_adds(&p, "BridgeId", blob_id(bridge->blob), bridge->blob->id_len);
     else
         ami__st_patch_adds(&p, "BridgeId", NULL, 0);
-    return ami__st_update(st, ch, &p);
+    int rc = ami__st_update(st, ch, &p);
+    /* The link follows the header: a BridgeId the byte bound (or memory)
+     * left out means the channel is shown in no bridge. */
+    if (bridge && !ami__st_value(ch, "BridgeId", NULL))
+        ami__st_unlink_child(ch);
+    return rc;
 }
 
 /* ---------------------------------------------------------- tombstones */

@@ -6,9 +6,7 @@ set -euo pipefail
 
 : "${AMI_BIN_DIR:?set AMI_BIN_DIR}"
 AMI="$AMI_BIN_DIR/ami"
-[ -x "$AMI" ] || AMI="$AMI_BIN_DIR/ami/ami"
 SIM="$AMI_BIN_DIR/ami-sim"
-[ -x "$SIM" ] || SIM="$AMI_BIN_DIR/ami-sim/ami-sim"
 [ -x "$AMI" ] || { echo "ami binary not found under $AMI_BIN_DIR" >&2; exit 1; }
 [ -x "$SIM" ] || { echo "ami-sim binary not found under $AMI_BIN_DIR" >&2; exit 1; }
 

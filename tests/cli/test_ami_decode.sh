@@ -7,7 +7,6 @@ set -euo pipefail
 
 : "${AMI_FIXTURES:?set AMI_FIXTURES}" "${AMI_BIN_DIR:?set AMI_BIN_DIR}"
 AMI="$AMI_BIN_DIR/ami"
-[ -x "$AMI" ] || AMI="$AMI_BIN_DIR/ami/ami"
 [ -x "$AMI" ] || { echo "ami binary not found under $AMI_BIN_DIR" >&2; exit 1; }
 command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
 

@@ -86,7 +86,7 @@ static void scen_send(scen *s, ami_action *act)
     ami_result_free(s->result);
     s->result = NULL;
     s->results = 0;
-    assert_int_equal(ami_async_send(s->a, act, 5000, scen_on_result, s), 0);
+    assert_int_equal(ami_async_send(s->a, act, 5000, scen_on_result, s, NULL), 0);
     ami_action_free(act);
 }
 
@@ -105,7 +105,7 @@ static void scen_run_one(unsigned login_flags, scen_attach_fn attach, scen_run_f
     /* Sending is refused before login: the callback contract holds. */
     ami_action *ping = NULL;
     assert_int_equal(ami_action_create(&ping, "Ping"), 0);
-    assert_int_equal(ami_async_send(s.a, ping, 1000, scen_on_result, &s), AMI_ERR_STATE);
+    assert_int_equal(ami_async_send(s.a, ping, 1000, scen_on_result, &s, NULL), AMI_ERR_STATE);
     ami_action_free(ping);
 
     void *loop = attach(s.a);
@@ -125,6 +125,30 @@ static void scen_run_one(unsigned login_flags, scen_attach_fn attach, scen_run_f
     assert_int_equal(s.results, 1);
     assert_int_equal(ami_result_status(s.result), 0);
     assert_string_equal(ami_packet_get(ami_result_response(s.result), "Ping"), "Pong");
+
+    /* Cancel: the callback runs before ami_async_cancel returns, with
+     * AMI_ERR_CANCELLED and the ActionID send reported (the Pong cannot
+     * have arrived: the loop has not run since). */
+    const char *id = NULL;
+    char sent_id[128];
+    ami_result_free(s.result);
+    s.result = NULL;
+    s.results = 0;
+    assert_int_equal(ami_action_create(&ping, "Ping"), 0);
+    assert_int_equal(ami_async_send(s.a, ping, 5000, scen_on_result, &s, &id), 0);
+    ami_action_free(ping);
+    assert_non_null(id);
+    snprintf(sent_id, sizeof sent_id, "%s", id);
+    assert_int_equal(s.results, 0);
+    assert_int_equal(ami_async_cancel(s.a, sent_id), 0);
+    assert_int_equal(s.results, 1);
+    assert_int_equal(ami_result_status(s.result), AMI_ERR_CANCELLED);
+    assert_string_equal(ami_result_action_id(s.result), sent_id);
+    /* Not pending any more (and never pending: a made-up ID). */
+    assert_int_equal(ami_async_cancel(s.a, sent_id), AMI_ERR_INVALID);
+    assert_int_equal(ami_async_cancel(s.a, "no-such-id"), AMI_ERR_INVALID);
+    assert_int_equal(ami_async_cancel(s.a, NULL), AMI_ERR_INVALID);
+    assert_int_equal(s.results, 1);
 
     /* An Originate: its events come through the event callback. */
     ami_action *orig = NULL;

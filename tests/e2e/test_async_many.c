@@ -57,7 +57,7 @@ static void ping(ami_async *a, many *m)
 {
     ami_action *act = NULL;
     assert_int_equal(ami_action_create(&act, "Ping"), 0);
-    assert_int_equal(ami_async_send(a, act, 10000, on_pong, m), 0);
+    assert_int_equal(ami_async_send(a, act, 10000, on_pong, m, NULL), 0);
     ami_action_free(act);
 }
 

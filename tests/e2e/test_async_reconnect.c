@@ -125,12 +125,12 @@ static void send_user_events(rc_ctx *c)
         ami_action *act = NULL;
         assert_int_equal(ami_action_create(&act, "UserEvent"), 0);
         assert_int_equal(ami_action_add(act, "UserEvent", names[i]), 0);
-        assert_int_equal(ami_async_send(c->a, act, 3000, on_result, c), 0);
+        assert_int_equal(ami_async_send(c->a, act, 3000, on_result, c, NULL), 0);
         ami_action_free(act);
     }
     ami_action *ping = NULL;
     assert_int_equal(ami_action_create(&ping, "Ping"), 0);
-    assert_int_equal(ami_async_send(c->a, ping, 3000, on_result, c), 0);
+    assert_int_equal(ami_async_send(c->a, ping, 3000, on_result, c, NULL), 0);
     ami_action_free(ping);
     ami_async *hs[1] = {c->a};
     ami_poll_loop(hs, 1, 3000, results_reached, c);
@@ -168,7 +168,7 @@ static void test_kill_and_restart(void **state)
     ami_action *act = NULL;
     assert_int_equal(ami_action_create(&act, "WaitEvent"), 0);
     assert_int_equal(ami_action_add(act, "Timeout", "30"), 0);
-    assert_int_equal(ami_async_send(c.a, act, 10000, on_pending, &c), 0);
+    assert_int_equal(ami_async_send(c.a, act, 10000, on_pending, &c, NULL), 0);
     ami_action_free(act);
     sim_process_kill(&sim);
 

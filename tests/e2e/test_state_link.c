@@ -91,7 +91,7 @@ static void originate(ami_async *a)
     assert_int_equal(ami_action_add(act, "Application", "Wait"), 0);
     assert_int_equal(ami_action_add(act, "Data", "30"), 0);
     assert_int_equal(ami_action_add(act, "Async", "true"), 0);
-    assert_int_equal(ami_async_send(a, act, 5000, NULL, NULL), 0);
+    assert_int_equal(ami_async_send(a, act, 5000, NULL, NULL, NULL), 0);
     ami_action_free(act);
 }
 

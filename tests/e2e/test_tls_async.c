@@ -167,8 +167,8 @@ static void expect_up_and_working(ctx *c)
     assert_int_equal(ami_action_create(&ping, "Ping"), 0);
     assert_int_equal(ami_action_create(&cmd, "Command"), 0);
     assert_int_equal(ami_action_add(cmd, "Command", "core show version"), 0);
-    assert_int_equal(ami_async_send(c->a, ping, 5000, on_ping, c), 0);
-    assert_int_equal(ami_async_send(c->a, cmd, 5000, on_command, c), 0);
+    assert_int_equal(ami_async_send(c->a, ping, 5000, on_ping, c, NULL), 0);
+    assert_int_equal(ami_async_send(c->a, cmd, 5000, on_command, c, NULL), 0);
     ami_action_free(ping);
     ami_action_free(cmd);
     run_until(c, has_results, 10000);
@@ -243,7 +243,7 @@ static void test_unknown_ca(void **state)
     ctx c;
     make(&c, "127.0.0.1", sp.port, config(ca.ca, NULL), "on");
     expect_verify_stop(&c, sp.port, "local issuer certificate");
-    assert_non_null(strstr(ami_async_errmsg(c.a), "ami_tls_config_set_ca_file"));
+    assert_null(strstr(ami_async_errmsg(c.a), "ami_")); /* no API advice for users */
     ami_async_free(c.a);
 
     ami_tls_config *cfg = config(ca.ca, "wrong.example");

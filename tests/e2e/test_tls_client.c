@@ -134,7 +134,8 @@ static void test_wrong_host_name(void **state)
     ami_client *c = NULL;
     int rc = try_connect(&c, config(ca.ca, "wrong.example"), "127.0.0.1", sp.port, TIMEOUT);
     expect_verify_error(c, rc, sp.port, "hostname mismatch");
-    assert_non_null(strstr(ami_client_errmsg(c), "ami_tls_config_set_server_name"));
+    /* What failed, in words; advice in API terms is the caller's to add. */
+    assert_null(strstr(ami_client_errmsg(c), "ami_"));
     ami_client_free(c);
     sim_process_stop(&sp);
 
@@ -159,7 +160,7 @@ static void test_unknown_ca(void **state)
     ami_client *c = NULL;
     int rc = try_connect(&c, config(ca.ca, NULL), "127.0.0.1", sp.port, TIMEOUT);
     expect_verify_error(c, rc, sp.port, "local issuer certificate");
-    assert_non_null(strstr(ami_client_errmsg(c), "ami_tls_config_set_ca_file"));
+    assert_null(strstr(ami_client_errmsg(c), "ami_")); /* no API advice for users */
     ami_client_free(c);
 
     /* Without any CA file the system store is used: still refused. */
@@ -235,7 +236,8 @@ static void test_plain_and_tls_mismatch(void **state)
     assert_int_equal(ami_client_connect(c, "127.0.0.1", sp.port, 500), AMI_ERR_TIMEOUT);
     long took = now_ms() - start;
     assert_true(took >= 400 && took < 3000);
-    assert_non_null(strstr(ami_client_errmsg(c), "ami_client_set_tls"));
+    assert_non_null(strstr(ami_client_errmsg(c), "TLS port"));
+    assert_null(strstr(ami_client_errmsg(c), "ami_"));
     ami_client_free(c);
     sim_process_stop(&sp);
 

@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "fixture.h"
-#include "session_internal.h"
+#include "result.h"
 
 /* ------------------------------------------------------ the .sent file */
 

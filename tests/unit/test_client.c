@@ -136,7 +136,7 @@ static void test_plain_login_and_logoff(void **state)
     assert_int_equal(script_server_action_count(ss), 2);
     assert_action(ss, 0,
                   "Action: Login\r\nActionID: %s\r\nUsername: admin\r\nSecret: amp111\r\n"
-                  "Events: off\r\n\r\n");
+                  "Events: on\r\n\r\n");
     assert_action(ss, 1, "Action: Logoff\r\nActionID: %s\r\n\r\n");
     assert_string_not_equal(script_server_action_id(ss, 0), script_server_action_id(ss, 1));
     script_server_free(ss);
@@ -178,7 +178,7 @@ static void test_md5_login(void **state)
     };
     script_server *ss = start4(steps, 3);
     ami_client *c = connect_to(ss, "127.0.0.1");
-    int rc = ami_client_login(c, "admin", "amp111", AMI_LOGIN_MD5, NULL, 2000);
+    int rc = ami_client_login(c, "admin", "amp111", AMI_LOGIN_MD5, "off", 2000);
     if (rc != 0)
         fail_msg("login: %s", ami_client_errmsg(c));
     ami_client_free(c);
@@ -190,6 +190,59 @@ static void test_md5_login(void **state)
                   "Action: Login\r\nActionID: %s\r\nAuthType: MD5\r\nUsername: admin\r\n"
                   "Key: 750726dbc66cb1799f316b26b35ed481\r\nEvents: off\r\n\r\n");
     script_server_free(ss);
+}
+
+/* One challenge limit for both clients (login.c): AMI__CHALLENGE_MAX = 256
+ * bytes is accepted and its key sent; one byte more is refused before any
+ * Login goes out. */
+static void md5_with_challenge(size_t len)
+{
+    char challenge[300];
+    memset(challenge, '7', len);
+    challenge[len] = '\0';
+    char reply[512];
+    int n = snprintf(reply, sizeof reply,
+                     "Response: Success\r\nActionID: %%ID%%\r\nChallenge: %s\r\n\r\n", challenge);
+    assert_true(n > 0 && (size_t)n < sizeof reply);
+    const ss_step steps[] = {
+        SS_SEND(SS_BANNER),
+        {SS_OP_ACTION, reply, (size_t)n, "Challenge", 0, 0},
+        SS_ACTION("Login", RESP_OK),
+    };
+    int accepted = len <= 256;
+    script_server *ss = start4(steps, accepted ? 3 : 2);
+    ami_client *c = connect_to(ss, "127.0.0.1");
+    int rc = ami_client_login(c, "admin", "amp111", AMI_LOGIN_MD5, "off", 2000);
+    if (accepted) {
+        if (rc != 0)
+            fail_msg("login: %s", ami_client_errmsg(c));
+    } else {
+        assert_int_equal(rc, AMI_ERR_PROTOCOL);
+        assert_non_null(strstr(ami_client_errmsg(c), "no usable Challenge"));
+    }
+    ami_client_free(c);
+    finish_ok(ss);
+    assert_int_equal(script_server_action_count(ss), accepted ? 2 : 1);
+    if (accepted) {
+        char key[33], want[256];
+        assert_int_equal(ami_md5_key(challenge, "amp111", key), 0);
+        snprintf(want, sizeof want,
+                 "Action: Login\r\nActionID: %%s\r\nAuthType: MD5\r\nUsername: admin\r\n"
+                 "Key: %s\r\nEvents: off\r\n\r\n",
+                 key);
+        assert_action(ss, 1, want);
+    }
+    script_server_free(ss);
+}
+
+static void test_md5_challenge_limit(void **state)
+{
+    (void)state;
+#ifndef AMI_HAVE_OPENSSL
+    skip();
+#endif
+    md5_with_challenge(256);
+    md5_with_challenge(257);
 }
 
 static void test_bad_secret(void **state)
@@ -658,7 +711,8 @@ static void test_queue_full(void **state)
     ami_action *ping = make_action("Ping");
     ami_result *r = NULL;
     assert_int_equal(ami_client_call(c, ping, 2000, &r), AMI_ERR_QUEUE_FULL);
-    assert_non_null(strstr(ami_client_errmsg(c), "ami_client_next_event"));
+    assert_non_null(strstr(ami_client_errmsg(c), "event queue full"));
+    assert_null(strstr(ami_client_errmsg(c), "ami_")); /* words, not API advice */
     ami_result_free(r);
     assert_int_equal(ami_session_pending_count(ami_client_session(c)), 0);
     /* Nothing was lost: the held-back bytes follow as the queue drains,
@@ -782,6 +836,7 @@ int main(void)
         cmocka_unit_test(test_plain_login_and_logoff),
         cmocka_unit_test(test_login_events_value),
         cmocka_unit_test(test_md5_login),
+        cmocka_unit_test(test_md5_challenge_limit),
         cmocka_unit_test(test_bad_secret),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_bad_arguments),

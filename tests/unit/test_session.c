@@ -1009,8 +1009,10 @@ static void test_parser_error_is_fatal(void **state)
     memset(line, 'x', sizeof(line));
     memcpy(line, "Event: ", 7);
     assert_int_equal(ami_session_recv(s, BANNER, strlen(BANNER), 0), (long)strlen(BANNER));
+    assert_int_equal(ami_session_failed(s), 0);
     long rc = ami_session_recv(s, line, sizeof(line), 0);
     assert_int_equal(rc, AMI_ERR_LINE_LIMIT);
+    assert_int_equal(ami_session_failed(s), AMI_ERR_LINE_LIMIT);
     assert_int_equal(rec.calls, 2);
     for (size_t i = 0; i < 2; i++) {
         assert_int_equal(ami_result_status(rec.results[i]), AMI_ERR_LINE_LIMIT);
@@ -1026,6 +1028,7 @@ static void test_parser_error_is_fatal(void **state)
     assert_non_null(strstr(ami_session_errmsg(s), "offset"));
     /* Until the connection is replaced. */
     ami_session_disconnected(s, 0, NULL);
+    assert_int_equal(ami_session_failed(s), 0);
     assert_int_equal(ami_session_send(s, a, AMI_NO_DEADLINE, on_result, &rec, NULL), AMI_OK);
     ami_action_free(a);
     recv_all(s, BANNER);

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "session_internal.h"
+#include "result.h"
 
 /* ----------------------------------------------------------- helpers */
 

@@ -1,7 +1,7 @@
 /* Login (plain and MD5 challenge), Challenge and Logoff, as manager.c. */
 #include "sim.h"
 
-#include <ami/client.h>
+#include <ami/login.h>
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* `ami decode [FILE|-]`: parse a raw AMI byte stream offline and print its
  * packets. The parser is fed in chunks (--chunk N), so feeding one byte at
  * a time must print exactly what a whole read prints. */
-#include "conn.h"
+#include "tool.h"
 #include "output.h"
 
 #include <errno.h>

@@ -8,29 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int tool_exit_for(int code)
-{
-    switch (code) {
-    case AMI_OK:
-        return TOOL_EXIT_OK;
-    case AMI_ERR_ACTION_FAILED:
-        return TOOL_EXIT_ACTION_FAILED;
-    case AMI_ERR_INVALID:
-    case AMI_ERR_INJECTION:
-    case AMI_ERR_BAD_KEY:
-    case AMI_ERR_TOO_LONG:
-    case AMI_ERR_TOO_MANY:
-    case AMI_ERR_UNSUPPORTED:
-        return TOOL_EXIT_USAGE;
-    case AMI_ERR_AUTH:
-        return TOOL_EXIT_AUTH;
-    case AMI_ERR_TIMEOUT:
-        return TOOL_EXIT_TIMEOUT;
-    default:
-        return TOOL_EXIT_CONNECTION;
-    }
-}
-
 int tool_conn_settle(tool_opts *o)
 {
     int rc = tool_servers_settle(o);
@@ -62,31 +39,12 @@ static const char *timeout_text(const tool_opts *o)
     return t;
 }
 
-/* libami's messages already name the host and the step; the tool adds
- * what to do about it. */
+/* libami's messages name the host and the step and give no API advice;
+ * the tool adds what to do about it, in terms of its options. */
 static const char *detail(ami_client *c, int rc)
 {
     const char *msg = c ? ami_client_errmsg(c) : NULL;
-    if (!msg || !*msg)
-        return ami_strerror(rc);
-    /* Advice in parentheses that names libami's API (for programmers)
-     * is left out: the tool gives its own, in terms of its options. */
-    static char clean[1024];
-    snprintf(clean, sizeof(clean), "%s", msg);
-    char *open = strstr(clean, " (");
-    while (open) {
-        char *close = strchr(open, ')');
-        if (!close)
-            break;
-        char *api = strstr(open, "ami_");
-        if (api && api < close) {
-            memmove(open, close + 1, strlen(close + 1) + 1);
-            open = strstr(open, " (");
-        } else {
-            open = strstr(close, " (");
-        }
-    }
-    return clean;
+    return msg && *msg ? msg : ami_strerror(rc);
 }
 
 static int connect_failed(tool_opts *o, ami_client *c, int rc)

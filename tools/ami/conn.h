@@ -22,9 +22,6 @@ int tool_conn_open(tool_opts *o, const char *events, ami_client **out);
 /* Log off politely (unless the server already said Goodbye) and free. */
 void tool_conn_close(tool_opts *o, ami_client *c);
 
-/* Exit status for a libami error code. */
-int tool_exit_for(int code);
-
 /* Report a failed ami_client_call for action `name`; returns the exit
  * status. */
 int tool_conn_call_failed(tool_opts *o, ami_client *c, const char *name, int rc,

@@ -1,7 +1,8 @@
 /* The `json` format's packet objects, built with jansson. jansson checks
  * UTF-8 and would refuse network bytes, so strings are sanitized first. */
+#include "json_out.h"
 #include "jsonstr.h"
-#include "output.h"
+#include "tool.h"
 
 #include <jansson.h>
 #include <stdlib.h>

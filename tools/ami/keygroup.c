@@ -128,3 +128,12 @@ void tool_keygroup_free(tool_keygroup *kg)
     free(kg->table);
     memset(kg, 0, sizeof(*kg));
 }
+
+size_t tool_keygroup_server(const tool_keygroup *kg)
+{
+    for (size_t g = 0; g < kg->ngroups; g++)
+        if (kg->groups[g].key_len == 6 &&
+            memcmp(kg->keys.p + kg->groups[g].key_off, "Server", 6) == 0)
+            return g;
+    return (size_t)-1;
+}

@@ -41,4 +41,8 @@ typedef struct tool_keygroup {
 void tool_keygroup_build(tool_keygroup *kg, const ami_packet *p);
 void tool_keygroup_free(tool_keygroup *kg);
 
+/* The group of the last built packet whose key is exactly "Server", or
+ * (size_t)-1. */
+size_t tool_keygroup_server(const tool_keygroup *kg);
+
 #endif

@@ -84,37 +84,6 @@ static const char usage_text[] =
     "  4  authentication failed\n"
     "  5  timeout\n";
 
-void tool_err(const char *fmt, ...)
-{
-    char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    /* One write per message, so lines do not interleave with other output;
-     * CR/LF from a hostile server message must not forge extra lines. */
-    for (char *c = msg; *c; c++)
-        if (*c == '\r' || *c == '\n')
-            *c = ' ';
-    fflush(stdout);
-    fprintf(stderr, "ami: %s\n", msg);
-}
-
-_Noreturn void tool_oom(void)
-{
-    fflush(stdout);
-    fputs("ami: out of memory\n", stderr);
-    exit(TOOL_EXIT_CONNECTION);
-}
-
-void *tool_xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (!q)
-        tool_oom();
-    return q;
-}
-
 enum opt_id {
     OPT_HELP,
     OPT_VERSION,
@@ -181,17 +150,6 @@ static const struct opt_def opt_defs[] = {
     {"once", 0, 0, OPT_ONCE},
     {"view", 0, 1, OPT_VIEW},
 };
-
-int tool_usage_error(const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    tool_err("%s — see ami --help", msg);
-    return TOOL_EXIT_USAGE;
-}
 
 static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
 {

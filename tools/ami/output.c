@@ -65,14 +65,6 @@ static void format_text(tool_buf *b, const ami_packet *p, const char *tag, int d
     tool_buf_addc(b, '\n');
 }
 
-size_t tool_keygroup_server(const tool_keygroup *kg)
-{
-    for (size_t g = 0; g < kg->ngroups; g++)
-        if (is_server_key(kg->keys.p + kg->groups[g].key_off, kg->groups[g].key_len))
-            return g;
-    return (size_t)-1;
-}
-
 static void ndjson_values(tool_buf *out, const tool_keygroup *kg, const ami_packet *p,
                           const tool_kgroup *grp, int nth)
 {

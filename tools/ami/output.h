@@ -10,6 +10,7 @@
 #define AMI_TOOL_OUTPUT_H
 
 #include "buf.h"
+#include "json_out.h"
 #include "keygroup.h"
 #include "tool.h"
 
@@ -45,27 +46,9 @@ void tool_out_flush(tool_out *o);
  * reader that stopped reading and counts as success). */
 int tool_out_finish(tool_out *o);
 
-/* How a packet is turned into a JSON object: array_key is always an
- * array; a non-NULL tag becomes a leading "Server" member (see
- * tool_out_packet_tagged). */
-typedef struct tool_json_opts {
-    const char *array_key;
-    const char *tag;
-    int drop_own;
-} tool_json_opts;
-
-/* The group of p whose key is exactly "Server", or (size_t)-1. Call after
- * tool_keygroup_build. */
-size_t tool_keygroup_server(const tool_keygroup *kg);
-
 /* Format one packet as a JSON object into `out` (ndjson, no newline). */
 void tool_packet_ndjson(tool_buf *out, tool_keygroup *kg, const ami_packet *p,
                         const char *array_key);
 void tool_packet_ndjson_ex(tool_buf *out, tool_keygroup *kg, const ami_packet *p,
                            const tool_json_opts *jo);
-/* Same object built with jansson, serialized into `out`. */
-void tool_packet_json(tool_buf *out, tool_keygroup *kg, const ami_packet *p, const char *array_key);
-void tool_packet_json_ex(tool_buf *out, tool_keygroup *kg, const ami_packet *p,
-                         const tool_json_opts *jo);
-
 #endif

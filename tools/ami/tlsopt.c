@@ -108,16 +108,14 @@ int tool_tls_async(ami_async *a, const ami_tls_config *cfg)
 
 void tool_tls_verify_err(const char *prefix, const char *msg, const char *then)
 {
-    /* libami's own advice follows " — " and names its API; the tool's
-     * options replace it. */
-    const char *dash = strstr(msg, " \xe2\x80\x94 ");
-    int len = dash ? (int)(dash - msg) : (int)strlen(msg);
+    /* libami says what failed; the advice is the tool's, in terms of its
+     * options. */
     if (strstr(msg, "hostname mismatch") || strstr(msg, "IP address mismatch"))
-        tool_err("%s%.*s%s — the server's certificate does not list that name: connect with -H "
+        tool_err("%s%s%s — the server's certificate does not list that name: connect with -H "
                  "by a name it lists, or give the name with --tls-server-name",
-                 prefix, len, msg, then);
+                 prefix, msg, then);
     else
-        tool_err("%s%.*s%s — the server's certificate did not verify: pass --cafile FILE with "
+        tool_err("%s%s%s — the server's certificate did not verify: pass --cafile FILE with "
                  "the CA that signed it (or --capath DIR)",
-                 prefix, len, msg, then);
+                 prefix, msg, then);
 }

@@ -8,6 +8,8 @@
 #include <ami/ami.h>
 #include <ami/client.h>
 
+#include "diag.h"
+
 #include <stddef.h>
 
 /* Exit statuses: documented in --help, ami.1 and docs/ami.md. */
@@ -106,13 +108,5 @@ int tool_cmd_events(tool_opts *o);
 int tool_cmd_decode(tool_opts *o);
 int tool_cmd_state(tool_opts *o);
 int tool_cmd_top(tool_opts *o);
-
-/* Print "ami: <message>\n" to stderr. */
-void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Print "ami: <message> — see ami --help" and return TOOL_EXIT_USAGE. */
-int tool_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Report an allocation failure and exit (status 3). */
-_Noreturn void tool_oom(void);
-void *tool_xrealloc(void *p, size_t n);
 
 #endif

@@ -5,7 +5,8 @@
  * way), a min-heap for deadlines, and intrusive lists for send order and for
  * matching responses that lack an ActionID. No operation scans the table.
  */
-#include "session_internal.h"
+#include "pending.h"
+#include "result.h"
 
 #include <string.h>
 

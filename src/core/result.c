@@ -4,8 +4,9 @@
  * missing: a copy that fails later only turns the status into
  * AMI_ERR_NOMEM, and the callback still runs exactly once.
  */
-#include "session_internal.h"
+#include "result.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 

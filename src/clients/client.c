@@ -4,7 +4,8 @@
  * the session; this file only moves bytes and keeps the clock.
  */
 #include "internal.h"
-#include "net.h"
+#include "login.h"
+#include "sock.h"
 #include "tls.h"
 
 #include <ami/client.h>
@@ -395,8 +396,8 @@ int ami_client_connect(ami_client *c, const char *host, unsigned port, int timeo
         /* A TLS port stays silent until the client speaks TLS. */
         set_err(c, "no AMI banner from %s within %d ms%s", c->where, timeout_ms,
                 c->tls ? ""
-                       : " (if this is a TLS port, such as Asterisk's 5039, use "
-                         "ami_client_set_tls)");
+                       : " (a TLS port, such as Asterisk's 5039, stays silent until the "
+                         "client starts TLS)");
         return rc;
     }
     if (c->state == ST_CONNECTED)
@@ -443,8 +444,8 @@ static int explain(ami_client *c, const char *name, int status, const ami_result
         set_err(c, "%s failed: %s", name, r ? ami_result_message(r) : "error");
     else if (status == AMI_ERR_QUEUE_FULL)
         set_err(c,
-                "event queue full while waiting for the response to %s: read events with "
-                "ami_client_next_event() or set an event callback",
+                "event queue full while waiting for the response to %s: the application "
+                "is not taking events",
                 name);
     else if (status != 0 && r)
         set_err(c, "%s: %s", name, ami_result_message(r));
@@ -542,32 +543,6 @@ static int run_action(ami_client *c, ami_action *a, int build_rc, uint64_t deadl
     return rc;
 }
 
-/* Asks for an MD5 challenge; fills `challenge` on success. */
-static int get_challenge(ami_client *c, uint64_t deadline, int timeout_ms, char *challenge,
-                         size_t len)
-{
-    ami_action *a = NULL;
-    int rc = ami_action_create(&a, "Challenge");
-    if (rc == 0)
-        rc = ami_action_add(a, "AuthType", "MD5");
-    ami_result *r = NULL;
-    rc = run_action(c, a, rc, deadline, timeout_ms, &r);
-    if (rc == AMI_ERR_ACTION_FAILED) {
-        set_err(c, "MD5 challenge refused by %s: %s", c->where, ami_result_message(r));
-        rc = AMI_ERR_AUTH;
-    } else if (rc == 0) {
-        const char *value = ami_packet_get(ami_result_response(r), "Challenge");
-        if (!value || !*value || strlen(value) >= len) {
-            set_err(c, "the Challenge response from %s carries no usable Challenge", c->where);
-            rc = AMI_ERR_PROTOCOL;
-        } else {
-            snprintf(challenge, len, "%s", value);
-        }
-    }
-    ami_result_free(r);
-    return rc;
-}
-
 int ami_client_login(ami_client *c, const char *username, const char *secret, unsigned flags,
                      const char *events, int timeout_ms)
 {
@@ -577,44 +552,22 @@ int ami_client_login(ami_client *c, const char *username, const char *secret, un
     if (rc != 0)
         return rc;
     uint64_t deadline = deadline_after(timeout_ms);
-    char key[33];
-    if (flags & AMI_LOGIN_MD5) {
-        char challenge[128];
-        rc = get_challenge(c, deadline, timeout_ms, challenge, sizeof challenge);
-        if (rc != 0)
-            return rc;
-        rc = ami_md5_key(challenge, secret, key);
-        if (rc != 0) {
-            set_err(c, "cannot compute the MD5 key: %s", ami_strerror(rc));
-            return rc;
-        }
+    const ami__login l = {username, secret, events, flags, c->where};
+    ami_action *act = NULL;
+    rc = ami__login_start(&l, &act, c->errmsg, sizeof c->errmsg);
+    /* Challenge then Login, or Login alone: login.c says what comes next. */
+    while (rc == 0 && act) {
+        int challenge = ami__login_is_challenge(act);
+        ami_result *r = NULL;
+        rc = call_until(c, act, deadline, timeout_ms, &r);
+        ami_action_free(act);
+        act = NULL;
+        if (r)
+            rc = challenge ? ami__login_on_challenge(&l, r, &act, c->errmsg, sizeof c->errmsg)
+                           : ami__login_on_login(&l, r, c->errmsg, sizeof c->errmsg);
+        ami_result_free(r);
     }
-
-    ami_action *a = NULL;
-    rc = ami_action_create(&a, "Login");
-    if (flags & AMI_LOGIN_MD5) {
-        if (rc == 0)
-            rc = ami_action_add(a, "AuthType", "MD5");
-        if (rc == 0)
-            rc = ami_action_add(a, "Username", username);
-        if (rc == 0)
-            rc = ami_action_add(a, "Key", key);
-    } else {
-        if (rc == 0)
-            rc = ami_action_add(a, "Username", username);
-        if (rc == 0)
-            rc = ami_action_add(a, "Secret", secret);
-    }
-    if (rc == 0)
-        rc = ami_action_add(a, "Events", events ? events : "off");
-    ami_result *r = NULL;
-    rc = run_action(c, a, rc, deadline, timeout_ms, &r);
-    if (rc == AMI_ERR_ACTION_FAILED) {
-        set_err(c, "authentication failed for user '%s' on %s: %s", username, c->where,
-                ami_result_message(r));
-        rc = AMI_ERR_AUTH;
-    }
-    ami_result_free(r);
+    ami_action_free(act);
     return rc;
 }
 
@@ -648,18 +601,7 @@ int ami_client_set_tls(ami_client *c, const ami_tls_config *cfg)
 {
     if (!c)
         return AMI_ERR_INVALID;
-    ami_tls_config *copy = NULL;
-    int rc = ami__tls_config_dup(cfg, &copy);
-    if (rc != 0) {
-        set_err(c, "%s",
-                rc == AMI_ERR_UNSUPPORTED ? "TLS needs libami built with OpenSSL"
-                                          : ami_strerror(rc));
-        return rc;
-    }
-    /* A live connection keeps its own TLS state; this is for the next. */
-    ami_tls_config_free(c->tls);
-    c->tls = copy;
-    return 0;
+    return ami__tls_config_replace(&c->tls, cfg, c->errmsg, sizeof c->errmsg);
 }
 
 const char *ami_client_errmsg(const ami_client *c)

@@ -23,6 +23,13 @@ struct ami_tls_config {
  * AMI_ERR_NOMEM, AMI_ERR_UNSUPPORTED without OpenSSL. */
 int ami__tls_config_dup(const ami_tls_config *src, ami_tls_config **out);
 
+/* The body of ami_client_set_tls and ami_async_set_tls: replace *slot
+ * with a copy of cfg (NULL turns TLS off). On failure (AMI_ERR_NOMEM,
+ * AMI_ERR_UNSUPPORTED) *slot is unchanged and err says why in words for a
+ * user. */
+int ami__tls_config_replace(ami_tls_config **slot, const ami_tls_config *cfg, char *err,
+                            size_t err_len);
+
 #ifdef AMI_HAVE_OPENSSL
 /* TCP connect, then the TLS handshake, all within timeout_ms; the conn's
  * tp_cfg must point at the ami_tls_config to use. */

@@ -4,7 +4,7 @@
  * Asterisk's own limits (manager.c: 1024-byte lines, 128 headers) are
  * enforced here too, because Asterisk silently drops what exceeds them.
  */
-#include "session_internal.h"
+#include "action.h"
 
 #include <string.h>
 

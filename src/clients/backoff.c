@@ -1,7 +1,7 @@
 /* Reconnect delays: exponential, capped, with "equal jitter" (half fixed,
  * half random) so that many clients cut off by one server restart do not
  * all come back in the same millisecond, yet none retries at once. */
-#include "async_internal.h"
+#include "backoff.h"
 
 uint64_t ami__backoff_rand(uint64_t *state)
 {

@@ -1,10 +1,11 @@
 /*
- * Plain TCP transport: resolve, connect with a timeout to every address in
- * turn, non-blocking reads and writes.
+ * Plain TCP transport: connect with a timeout to every address in turn
+ * (waiting in poll() on sock.c's non-blocking steps), non-blocking reads
+ * and writes.
  */
-#include "net.h"
-#include "net_async.h"
 #include "internal.h"
+#include "net.h"
+#include "sock.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -15,74 +16,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-uint64_t ami__monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-void ami__conn_init(ami__conn *c, const ami__transport *tp)
-{
-    c->tp = tp;
-    c->fd = -1;
-    c->sys_errno = 0;
-    c->tp_data = NULL;
-    c->tp_cfg = NULL;
-    c->tp_err[0] = '\0';
-}
-
-void ami__format_hostport(char *buf, size_t len, const char *host, unsigned port)
-{
-    /* A bare IPv6 literal needs brackets, or the port reads as part of it. */
-    if (strchr(host, ':') && host[0] != '[')
-        snprintf(buf, len, "[%s]:%u", host, port);
-    else
-        snprintf(buf, len, "%s:%u", host, port);
-}
-
-/* "[::1]" -> "::1": getaddrinfo does not accept the bracketed form. */
-static int strip_brackets(const char *host, char *out, size_t out_len)
-{
-    size_t len = strlen(host);
-    if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
-        host++;
-        len -= 2;
-    }
-    if (len == 0 || len >= out_len)
-        return -1;
-    memcpy(out, host, len);
-    out[len] = '\0';
-    return 0;
-}
-
-int ami__resolve(const char *host, unsigned port, struct addrinfo **out, char *err, size_t err_len)
-{
-    *out = NULL;
-    char name[NI_MAXHOST];
-    if (port == 0 || port > 65535 || strip_brackets(host, name, sizeof name) != 0) {
-        snprintf(err, err_len, "invalid host or port");
-        return AMI_ERR_INVALID;
-    }
-    char service[8];
-    snprintf(service, sizeof service, "%u", port);
-    /* No AI_ADDRCONFIG: it hides ::1 on hosts without a global IPv6
-     * address, and loopback is exactly what tests and local setups use. */
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    int grc = getaddrinfo(name, service, &hints, out);
-    if (grc != 0) {
-        snprintf(err, err_len, "cannot resolve host '%s': %s", name,
-                 grc == EAI_SYSTEM ? strerror(errno) : gai_strerror(grc));
-        *out = NULL;
-        return AMI_ERR_RESOLVE;
-    }
-    return 0;
-}
 
 /* Connect to one address within budget_ms (-1: no limit), with the same
  * non-blocking steps the event-loop client takes, waiting in poll(). */
@@ -140,7 +73,7 @@ static int tcp_connect(ami__conn *c, const char *host, unsigned port, int timeou
     if (rrc != 0)
         return rrc;
     char name[NI_MAXHOST];
-    if (strip_brackets(host, name, sizeof name) != 0)
+    if (ami__strip_brackets(host, name, sizeof name) != 0)
         snprintf(name, sizeof name, "%s", host);
 
     size_t left = 0;

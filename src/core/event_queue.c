@@ -5,7 +5,7 @@
  * events, or few huge ones). The session checks ami__event_queue_full()
  * before pulling a packet, so the queue overshoots by at most one packet.
  */
-#include "session_internal.h"
+#include "event_queue.h"
 
 void ami__event_queue_init(ami__event_queue *q)
 {
@@ -49,6 +49,16 @@ int ami__event_queue_push(ami__event_queue *q, const ami_packet *p)
     q->ring[(q->head + q->count) & (q->cap - 1)] = copy;
     q->count++;
     q->bytes += ami_packet_wire_size(copy);
+    return AMI_OK;
+}
+
+int ami__event_queue_push_owned(ami__event_queue *q, ami_packet *p)
+{
+    if (q->count == q->cap && grow(q) != AMI_OK)
+        return AMI_ERR_NOMEM;
+    q->ring[(q->head + q->count) & (q->cap - 1)] = p;
+    q->count++;
+    q->bytes += ami_packet_wire_size(p);
     return AMI_OK;
 }
 

@@ -6,6 +6,7 @@
 #include "internal.h"
 #include "tls.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #ifdef AMI_HAVE_OPENSSL
@@ -141,4 +142,23 @@ void ami__conn_use(ami__conn *c, const ami_tls_config *cfg)
 #endif
     c->tp_cfg = cfg;
     c->tp_err[0] = '\0';
+}
+
+int ami__tls_config_replace(ami_tls_config **slot, const ami_tls_config *cfg, char *err,
+                            size_t err_len)
+{
+    ami_tls_config *copy = NULL;
+    int rc = ami__tls_config_dup(cfg, &copy);
+    if (rc != 0) {
+        snprintf(err, err_len, "%s",
+                 rc == AMI_ERR_UNSUPPORTED
+                     ? "TLS is not available: libami was built without OpenSSL"
+                     : ami_strerror(rc));
+        return rc;
+    }
+    /* A connection in progress keeps its own TLS state; this is for the
+     * next one. */
+    ami_tls_config_free(*slot);
+    *slot = copy;
+    return 0;
 }

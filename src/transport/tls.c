@@ -6,6 +6,7 @@
  * vanished must give an error, never SIGPIPE.
  */
 #include "internal.h"
+#include "sock.h"
 #include "tls.h"
 
 #ifdef AMI_HAVE_OPENSSL
@@ -256,13 +257,11 @@ static int handshake_failed(ami__conn *c, tls_state *t, int ssl_err, char *err, 
     char why[200];
     long vr = SSL_get_verify_result(t->ssl);
     if (t->verify && vr != X509_V_OK) {
-        const char *hint =
-            vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_IP_ADDRESS_MISMATCH
-                ? "connect by a name the certificate lists, or set it with "
-                  "ami_tls_config_set_server_name"
-                : "pass the right CA with --cafile / ami_tls_config_set_ca_file";
-        snprintf(err, err_len, "TLS certificate of %s did not verify: %s \xe2\x80\x94 %s", t->where,
-                 X509_verify_cert_error_string(vr), hint);
+        /* What to do about it depends on the program (a CA option, a
+         * server name option): the message says what failed, callers add
+         * advice in their own terms. */
+        snprintf(err, err_len, "TLS certificate of %s did not verify: %s", t->where,
+                 X509_verify_cert_error_string(vr));
         return AMI_ERR_TLS_VERIFY;
     }
     if (ssl_err == SSL_ERROR_SYSCALL && errno != 0 && !ERR_peek_last_error()) {
@@ -364,8 +363,7 @@ static long io_failed(ami__conn *c, int ssl_err, const char *what)
     char why[200];
     const char *r = ssl_reason(why, sizeof why, "TLS record layer error");
     const char *hint = strstr(r, "certificate required") || strstr(r, "handshake failure")
-                           ? " (does the server require a client certificate? "
-                             "ami_tls_config_set_cert)"
+                           ? " (does the server require a client certificate?)"
                            : "";
     /* A message cut at the buffer's end is acceptable; say so to gcc by
      * looking at the result. */

@@ -1,8 +1,8 @@
 /*
- * Transport layer of both clients: name resolution, connecting with a
- * timeout, reading and writing. The protocol code only sees the function
- * table below, so TCP and TLS (tls.h) share everything above it (the
- * hiredis approach).
+ * Transport layer of both clients: the function table for connecting with
+ * a timeout, reading and writing. The protocol code only sees this table,
+ * so TCP (tcp.c) and TLS (tls.h) share everything above it (the hiredis
+ * approach); the socket primitives both use are in sock.h.
  */
 #ifndef AMI_NET_H
 #define AMI_NET_H
@@ -60,19 +60,5 @@ struct ami__conn {
 
 /* Plain TCP: non-blocking, close-on-exec, TCP_NODELAY, no SIGPIPE. */
 extern const ami__transport ami__tcp_transport;
-
-/* Initialise an unconnected conn using transport tp. */
-void ami__conn_init(ami__conn *c, const ami__transport *tp);
-
-/* Milliseconds on CLOCK_MONOTONIC: the clock the client hands the session. */
-uint64_t ami__monotonic_ms(void);
-
-/* "host:port", or "[v6]:port" for IPv6 literals, into buf. */
-void ami__format_hostport(char *buf, size_t len, const char *host, unsigned port);
-
-/* Resolve host (brackets allowed) and port to stream addresses. Returns 0,
- * AMI_ERR_INVALID or AMI_ERR_RESOLVE with a message in err. Blocks for as
- * long as getaddrinfo() takes. Free *out with freeaddrinfo(). */
-int ami__resolve(const char *host, unsigned port, struct addrinfo **out, char *err, size_t err_len);
 
 #endif /* AMI_NET_H */

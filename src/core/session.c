@@ -27,7 +27,13 @@
  */
 #include "session_internal.h"
 
+#include "action.h"
+#include "event_queue.h"
+#include "pending.h"
+#include "result.h"
+
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -363,6 +369,14 @@ int ami_session_cancel(ami_session *s, const char *action_id)
                      e->result->action_id);
     complete(s, e);
     return AMI_OK;
+}
+
+void *ami__session_pending_data(const ami_session *s, const char *action_id)
+{
+    if (!s || !action_id)
+        return NULL;
+    ami__pending *e = ami__pending_find(&s->pending, action_id, strlen(action_id));
+    return e ? e->user_data : NULL;
 }
 
 /* ---------------------------------------------------------------- recv */
@@ -701,6 +715,11 @@ uint64_t ami_session_unmatched_count(const ami_session *s)
 int ami_session_got_goodbye(const ami_session *s)
 {
     return s ? s->got_goodbye : 0;
+}
+
+int ami_session_failed(const ami_session *s)
+{
+    return s ? s->failed : AMI_ERR_INVALID;
 }
 
 const char *ami_session_errmsg(const ami_session *s)

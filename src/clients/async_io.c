@@ -8,6 +8,10 @@
  * the next (immediate) turn of the loop. When the queue is full the session
  * stops parsing and reading pauses: the bytes wait in the kernel, which is
  * the back-pressure the server sees, until delivery makes room.
+ *
+ * A failure here is only recorded (ami__async_defer_loss): async_conn.c,
+ * above this file, ends the connection once the step returns
+ * (ami__async_run_pending), so nothing here calls up into it.
  */
 #include "async_internal.h"
 
@@ -22,47 +26,9 @@
  * the same loop. */
 #define MAX_READS 8
 
-/* ---------------------------------------------------------------- fifo */
-
-int ami__async_fifo_push(ami_async *a, ami_packet *p)
-{
-    if (a->fifo_count == a->fifo_cap) {
-        size_t cap = a->fifo_cap ? a->fifo_cap * 2 : 16;
-        ami_packet **grown = ami__malloc(cap * sizeof *grown);
-        if (!grown)
-            return AMI_ERR_NOMEM;
-        for (size_t i = 0; i < a->fifo_count; i++)
-            grown[i] = a->fifo[(a->fifo_head + i) % a->fifo_cap];
-        ami__free(a->fifo);
-        a->fifo = grown;
-        a->fifo_cap = cap;
-        a->fifo_head = 0;
-    }
-    a->fifo[(a->fifo_head + a->fifo_count) % a->fifo_cap] = p;
-    a->fifo_count++;
-    return 0;
-}
-
-static ami_packet *fifo_pop(ami_async *a)
-{
-    if (!a->fifo_count)
-        return NULL;
-    ami_packet *p = a->fifo[a->fifo_head];
-    a->fifo_head = (a->fifo_head + 1) % a->fifo_cap;
-    a->fifo_count--;
-    return p;
-}
-
-void ami__async_fifo_clear(ami_async *a)
-{
-    ami_packet *p;
-    while ((p = fifo_pop(a)) != NULL)
-        ami_packet_free(p);
-}
-
 size_t ami__async_queued(const ami_async *a)
 {
-    return a->fifo_count + (a->session ? ami_session_queued_events(a->session) : 0);
+    return a->carry.count + (a->session ? ami_session_queued_events(a->session) : 0);
 }
 
 int ami__async_backlog(const ami_async *a)
@@ -98,7 +64,7 @@ static void session_failed(ami_async *a, int code)
 {
     char msg[AMI__ASYNC_ERRLEN];
     snprintf(msg, sizeof msg, "%s", ami_session_errmsg(a->session));
-    ami__async_lose(
+    ami__async_defer_loss(
         a,
         a->phase == PH_BANNER && code == AMI_ERR_BAD_BANNER
             ? AMI_ASYNC_REASON_PROTOCOL
@@ -106,15 +72,13 @@ static void session_failed(ami_async *a, int code)
         code, msg);
 }
 
-/* After the session parsed: note back-pressure and what the queue holds,
- * and let the connection logic see a banner. */
+/* After the session parsed: note back-pressure and what the queue holds. */
 static void after_parse(ami_async *a, uint64_t now)
 {
     note_paused(a, ami_session_is_paused(a->session), now);
     size_t q = ami__async_queued(a);
     if (q > a->stats.max_queued)
         a->stats.max_queued = q;
-    ami__async_on_bytes(a, now);
 }
 
 /*
@@ -140,14 +104,15 @@ static void read_failed(ami_async *a, long n)
     char msg[AMI__ASYNC_ERRLEN];
     if (n == AMI_ERR_TLS && a->conn.tp_err[0]) {
         snprintf(msg, sizeof msg, "%s", a->conn.tp_err);
-        ami__async_lose(a, AMI_ASYNC_REASON_IO, AMI_ERR_TLS, msg);
+        ami__async_defer_loss(a, AMI_ASYNC_REASON_IO, AMI_ERR_TLS, msg);
         return;
     }
     snprintf(msg, sizeof msg, "reading from %s failed: %s", a->where, strerror(a->conn.sys_errno));
     /* A reset is the server going away with our bytes unread (killed,
      * restarted): the same loss as a close. */
-    ami__async_lose(a, a->conn.sys_errno == ECONNRESET ? AMI_ASYNC_REASON_EOF : AMI_ASYNC_REASON_IO,
-                    AMI_ERR_DISCONNECTED, msg);
+    ami__async_defer_loss(
+        a, a->conn.sys_errno == ECONNRESET ? AMI_ASYNC_REASON_EOF : AMI_ASYNC_REASON_IO,
+        AMI_ERR_DISCONNECTED, msg);
 }
 
 void ami__async_read(ami_async *a, uint64_t now)
@@ -218,11 +183,11 @@ void ami__async_finish_eof(ami_async *a)
                  goodbye           ? " after Goodbye"
                  : a->saw_shutdown ? " after Shutdown"
                                    : "");
-    ami__async_lose(a,
-                    goodbye           ? AMI_ASYNC_REASON_GOODBYE
-                    : a->saw_shutdown ? AMI_ASYNC_REASON_SHUTDOWN
-                                      : AMI_ASYNC_REASON_EOF,
-                    a->phase == PH_BANNER ? AMI_ERR_EOF_BANNER : AMI_ERR_DISCONNECTED, msg);
+    ami__async_defer_loss(a,
+                          goodbye           ? AMI_ASYNC_REASON_GOODBYE
+                          : a->saw_shutdown ? AMI_ASYNC_REASON_SHUTDOWN
+                                            : AMI_ASYNC_REASON_EOF,
+                          a->phase == PH_BANNER ? AMI_ERR_EOF_BANNER : AMI_ERR_DISCONNECTED, msg);
 }
 
 void ami__async_flush(ami_async *a)
@@ -243,8 +208,8 @@ void ami__async_flush(ami_async *a)
             else
                 snprintf(msg, sizeof msg, "sending to %s failed: %s", a->where,
                          strerror(a->conn.sys_errno));
-            ami__async_lose(a, AMI_ASYNC_REASON_IO,
-                            n == AMI_ERR_TLS ? AMI_ERR_TLS : AMI_ERR_DISCONNECTED, msg);
+            ami__async_defer_loss(a, AMI_ASYNC_REASON_IO,
+                                  n == AMI_ERR_TLS ? AMI_ERR_TLS : AMI_ERR_DISCONNECTED, msg);
             return;
         }
         ami_session_consume(a->session, (size_t)n);
@@ -275,7 +240,7 @@ int ami__async_direct(ami_session *s, const ami_packet *p, void *user_data)
 {
     AMI__UNUSED(s);
     ami_async *a = user_data;
-    if (a->direct_spent || a->hold || !a->event_cb || a->fifo_count || a->phase != PH_UP ||
+    if (a->direct_spent || a->hold || !a->event_cb || a->carry.count || a->phase != PH_UP ||
         a->close_pending || a->free_pending || a->eof_pending)
         return 0;
     if (is_shutdown(p))
@@ -298,8 +263,8 @@ int ami__async_direct(ami_session *s, const ami_packet *p, void *user_data)
 
 static ami_packet *next_packet(ami_async *a)
 {
-    ami_packet *p = fifo_pop(a);
-    if (p || !a->session)
+    ami_packet *p = NULL;
+    if (ami__event_queue_pop(&a->carry, &p) == 1 || !a->session)
         return p;
     if (ami_session_next_event(a->session, &p) == 1)
         return p;

@@ -1,13 +1,16 @@
 /*
- * The event-loop client's handle, shared by async.c (lifetime, options,
- * loop interface), async_io.c (bytes and event delivery) and
- * async_conn.c (connect, login, keepalive, reconnect).
+ * The event-loop client's handle, shared by its files, each calling only
+ * the ones below it: async.c (lifetime, options, loop interface) over
+ * async_conn.c (connect, login, keepalive, reconnect) over async_io.c
+ * (bytes and event delivery) over async_handle.c (error text, state
+ * changes, the record of a loss). Login itself is login.c's.
  */
 #ifndef AMI_ASYNC_INTERNAL_H
 #define AMI_ASYNC_INTERNAL_H
 
+#include "event_queue.h"
 #include "internal.h"
-#include "net_async.h"
+#include "sock.h"
 #include "tls.h"
 
 #include <ami/async.h>
@@ -97,9 +100,11 @@ struct ami_async {
     uint64_t ping_check_at;
     int ping_out;
 
-    /* ---- events carried over from ended connections, and gap notices */
-    ami_packet **fifo;
-    size_t fifo_head, fifo_count, fifo_cap;
+    /* ---- events carried over from ended connections, and gap notices:
+     * delivered before anything of the new connection. Not bounded by
+     * itself: it only ever holds what one session's bounded queue held at
+     * each loss (and one notice), and the application drains it first. */
+    ami__event_queue carry;
     int had_up;
     int gap_open; /* a loss happened; the notice goes out at the next login */
     ami_async_reason gap_reason;
@@ -134,17 +139,17 @@ struct ami_async {
     int last_error; /* ami_error code of the last failure, 0 if none */
 };
 
-/* backoff.c */
-uint64_t ami__backoff_rand(uint64_t *state);
-uint64_t ami__backoff_delay(unsigned attempt, uint64_t initial_ms, uint64_t max_ms, uint64_t *rng);
-
-/* async.c */
+/* async_handle.c (the bottom: called by every other file) */
 void ami__async_set_err(ami_async *a, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
 void ami__async_set_state(ami_async *a, ami_async_state st, ami_async_reason why);
+/* Record a loss for ami__async_run_pending to handle (the first one wins). */
+void ami__async_defer_loss(ami_async *a, ami_async_reason why, int code, const char *msg);
+
+/* async.c */
 /* Enter/leave a public call: leave runs deferred work, flushes, updates
  * the watch and performs a deferred free. */
 void ami__async_enter(ami_async *a);
@@ -160,8 +165,6 @@ void ami__async_deliver(ami_async *a);
  * without queueing a copy, when nothing is waiting before it. */
 int ami__async_direct(ami_session *s, const ami_packet *p, void *user_data);
 int ami__async_backlog(const ami_async *a);
-int ami__async_fifo_push(ami_async *a, ami_packet *p);
-void ami__async_fifo_clear(ami_async *a);
 size_t ami__async_queued(const ami_async *a);
 /* Decoded bytes wait inside the transport (TLS) where poll() cannot see
  * them: the loop must call again at once and read. */
@@ -182,7 +185,10 @@ void ami__async_run_pending(ami_async *a);
 void ami__async_teardown(ami_async *a, int code, const char *msg);
 /* Session result callback for application actions. */
 int ami__async_submit(ami_async *a, const ami_action *act, uint64_t deadline,
-                      ami_async_result_cb cb, void *ud);
+                      ami_async_result_cb cb, void *ud, const char **id_out);
+/* Cancel an application action: AMI_ERR_INVALID when `action_id` is not
+ * one (not pending, or one of the handle's own login/keepalive actions). */
+int ami__async_cancel(ami_async *a, const char *action_id);
 int ami__async_send_filter(ami_async *a, const char *filter, ami_async_result_cb cb, void *ud,
                            int internal);
 

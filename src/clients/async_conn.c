@@ -5,6 +5,8 @@
  * Each step is a session action with a deadline; nothing here waits.
  */
 #include "async_internal.h"
+#include "backoff.h"
+#include "login.h"
 #include "session_internal.h"
 
 #include <errno.h>
@@ -35,7 +37,7 @@ static uint64_t wall_ms(void)
 }
 
 static int send_req(ami_async *a, const ami_action *act, uint64_t deadline, int kind,
-                    ami_async_result_cb cb, void *ud)
+                    ami_async_result_cb cb, void *ud, const char **id_out)
 {
     req *q = ami__calloc(1, sizeof *q);
     if (!q)
@@ -45,7 +47,7 @@ static int send_req(ami_async *a, const ami_action *act, uint64_t deadline, int 
     q->gen = a->gen;
     q->cb = cb;
     q->ud = ud;
-    int rc = ami_session_send(a->session, act, deadline, on_result, q, NULL);
+    int rc = ami_session_send(a->session, act, deadline, on_result, q, id_out);
     if (rc != 0) {
         ami__async_set_err(a, "cannot send %s: %s", ami_action_name(act),
                            ami_session_errmsg(a->session));
@@ -55,13 +57,28 @@ static int send_req(ami_async *a, const ami_action *act, uint64_t deadline, int 
 }
 
 int ami__async_submit(ami_async *a, const ami_action *act, uint64_t deadline,
-                      ami_async_result_cb cb, void *ud)
+                      ami_async_result_cb cb, void *ud, const char **id_out)
 {
     int kind = REQ_APP;
     const char *name = ami_action_name(act);
     if (a->logging_off && name && ami__key_equals(name, strlen(name), "Logoff"))
         kind = REQ_LOGOFF;
-    return send_req(a, act, deadline, kind, cb, ud);
+    return send_req(a, act, deadline, kind, cb, ud, id_out);
+}
+
+int ami__async_cancel(ami_async *a, const char *action_id)
+{
+    const req *q = a->session ? ami__session_pending_data(a->session, action_id) : NULL;
+    if (!q || q->kind != REQ_APP) {
+        ami__async_set_err(a, "cannot cancel ActionID %s: no such action is pending", action_id);
+        return AMI_ERR_INVALID;
+    }
+    /* The result callback runs from inside the session: losses it
+     * triggers are deferred until the session call returns. */
+    a->in_sess++;
+    int rc = ami_session_cancel(a->session, action_id);
+    a->in_sess--;
+    return rc;
 }
 
 static uint64_t login_deadline(const ami_async *a)
@@ -81,7 +98,7 @@ int ami__async_send_filter(ami_async *a, const char *filter, ami_async_result_cb
     if (rc == 0)
         rc = send_req(a, act,
                       internal ? login_deadline(a) : ami__monotonic_ms() + (uint64_t)a->login_ms,
-                      internal ? REQ_FILTER : REQ_APP, cb, ud);
+                      internal ? REQ_FILTER : REQ_APP, cb, ud, NULL);
     ami_action_free(act);
     return rc;
 }
@@ -118,7 +135,7 @@ void ami__async_teardown(ami_async *a, int code, const char *msg)
         a->in_sess--;
         ami_packet *p;
         while (ami_session_next_event(s, &p) == 1) {
-            if (ami__async_fifo_push(a, p) != 0)
+            if (ami__event_queue_push_owned(&a->carry, p) != 0)
                 ami_packet_free(p); /* out of memory: the gap notice covers it */
         }
         a->session = NULL;
@@ -185,12 +202,7 @@ static void lose_now(ami_async *a, ami_async_reason why, int code, const char *m
 void ami__async_lose(ami_async *a, ami_async_reason why, int code, const char *msg)
 {
     if (a->in_sess) {
-        if (!a->close_pending) {
-            a->close_pending = 1;
-            a->close_reason = why;
-            a->close_code = code;
-            snprintf(a->close_msg, sizeof a->close_msg, "%s", msg);
-        }
+        ami__async_defer_loss(a, why, code, msg);
         return;
     }
     lose_now(a, why, code, msg);
@@ -321,26 +333,26 @@ static ami_action *make_action(const char *name)
     return ami_action_create(&act, name) == 0 ? act : NULL;
 }
 
-static void send_login(ami_async *a, const char *key)
+/* What login.c needs to know; the Login says Events: off while filters
+ * are to be applied, so no unfiltered event slips through between Login
+ * and Filter (after_login switches the mask on). */
+static ami__login login_of(const ami_async *a)
 {
-    ami_action *act = make_action("Login");
-    int rc = act ? 0 : AMI_ERR_NOMEM;
-    if (rc == 0 && key)
-        rc = ami_action_add(act, "AuthType", "MD5");
-    if (rc == 0)
-        rc = ami_action_add(act, "Username", a->user);
-    if (rc == 0)
-        rc = key ? ami_action_add(act, "Key", key) : ami_action_add(act, "Secret", a->secret);
-    /* With filters, events stay off until every filter is in place, so no
-     * unfiltered event slips through between Login and Filter. */
-    if (rc == 0)
-        rc = ami_action_add(act, "Events", a->nfilters ? "off" : a->events_mask);
-    if (rc == 0)
-        rc = send_req(a, act, login_deadline(a), REQ_LOGIN, NULL, NULL);
+    ami__login l = {a->user, a->secret, a->nfilters ? "off" : a->events_mask, a->login_flags,
+                    a->where};
+    return l;
+}
+
+/* Send a Challenge or Login built by login.c (and free it). */
+static void send_login_step(ami_async *a, ami_action *act)
+{
+    int challenge = ami__login_is_challenge(act);
+    int rc = send_req(a, act, login_deadline(a), challenge ? REQ_CHALLENGE : REQ_LOGIN, NULL, NULL,
+                      NULL);
     ami_action_free(act);
     if (rc != 0)
         ami__async_lose(a, rc == AMI_ERR_NOMEM ? AMI_ASYNC_REASON_NOMEM : AMI_ASYNC_REASON_AUTH, rc,
-                        "cannot send Login");
+                        challenge ? "cannot send Challenge" : "cannot send Login");
 }
 
 static void start_login(ami_async *a, uint64_t now)
@@ -350,17 +362,16 @@ static void start_login(ami_async *a, uint64_t now)
     ami__async_set_state(a, AMI_ASYNC_LOGGING_IN, AMI_ASYNC_REASON_NONE);
     if (a->phase != PH_LOGIN)
         return;
-    if (a->login_flags & AMI_LOGIN_MD5) {
-        ami_action *act = make_action("Challenge");
-        int rc = act ? ami_action_add(act, "AuthType", "MD5") : AMI_ERR_NOMEM;
-        if (rc == 0)
-            rc = send_req(a, act, login_deadline(a), REQ_CHALLENGE, NULL, NULL);
-        ami_action_free(act);
-        if (rc != 0)
-            ami__async_lose(a, AMI_ASYNC_REASON_NOMEM, rc, "cannot send Challenge");
+    const ami__login l = login_of(a);
+    ami_action *act = NULL;
+    char msg[AMI__ASYNC_ERRLEN];
+    int rc = ami__login_start(&l, &act, msg, sizeof msg);
+    if (rc != 0) {
+        ami__async_lose(a, rc == AMI_ERR_NOMEM ? AMI_ASYNC_REASON_NOMEM : AMI_ASYNC_REASON_AUTH, rc,
+                        msg);
         return;
     }
-    send_login(a, NULL);
+    send_login_step(a, act);
 }
 
 static void push_gap(ami_async *a)
@@ -384,7 +395,7 @@ static void push_gap(ami_async *a)
     ami_packet *copy = NULL;
     if (ami_parser_create(&p, 0) == 0 && ami_parser_feed(p, text, (size_t)n) == 0 &&
         ami_parser_next(p, &pkt) == 1 && ami_packet_dup(pkt, &copy) == 0) {
-        if (ami__async_fifo_push(a, copy) != 0)
+        if (ami__event_queue_push_owned(&a->carry, copy) != 0)
             ami_packet_free(copy);
         else
             a->stats.gaps++;
@@ -423,7 +434,7 @@ static void after_login(ami_async *a)
     ami_action *act = make_action("Events");
     int rc = act ? ami_action_add(act, "EventMask", a->events_mask) : AMI_ERR_NOMEM;
     if (rc == 0)
-        rc = send_req(a, act, login_deadline(a), REQ_EVENTS, NULL, NULL);
+        rc = send_req(a, act, login_deadline(a), REQ_EVENTS, NULL, NULL, NULL);
     ami_action_free(act);
     if (rc != 0)
         ami__async_lose(a, AMI_ASYNC_REASON_NOMEM, rc, "cannot send Events");
@@ -452,32 +463,28 @@ static void on_internal(ami_async *a, req *q, ami_result *r)
 {
     int st = ami_result_status(r);
     switch (q->kind) {
-    case REQ_CHALLENGE: {
-        if (st != 0) {
-            login_failed(a, "Challenge", r);
-            return;
-        }
-        const char *ch = ami_packet_get(ami_result_response(r), "Challenge");
-        char key[33];
-        if (!ch || !*ch || strlen(ch) > 256) {
-            ami__async_lose(a, AMI_ASYNC_REASON_PROTOCOL, AMI_ERR_PROTOCOL,
-                            "the Challenge response carries no usable Challenge");
-            return;
-        }
-        int rc = ami_md5_key(ch, a->secret, key);
-        if (rc != 0) {
-            ami__async_lose(a, AMI_ASYNC_REASON_AUTH, rc, "cannot compute the MD5 key");
-            return;
-        }
-        send_login(a, key);
+    case REQ_CHALLENGE:
+    case REQ_LOGIN: {
+        const ami__login l = login_of(a);
+        ami_action *next = NULL;
+        char msg[AMI__ASYNC_ERRLEN];
+        msg[0] = '\0';
+        int rc = q->kind == REQ_CHALLENGE ? ami__login_on_challenge(&l, r, &next, msg, sizeof msg)
+                                          : ami__login_on_login(&l, r, msg, sizeof msg);
+        if (rc == 0 && next)
+            send_login_step(a, next);
+        else if (rc == 0)
+            after_login(a);
+        else if (msg[0])
+            ami__async_lose(a,
+                            rc == AMI_ERR_PROTOCOL ? AMI_ASYNC_REASON_PROTOCOL
+                            : rc == AMI_ERR_NOMEM  ? AMI_ASYNC_REASON_NOMEM
+                                                   : AMI_ASYNC_REASON_AUTH,
+                            rc, msg);
+        else
+            login_failed(a, q->kind == REQ_CHALLENGE ? "Challenge" : "Login", r);
         return;
     }
-    case REQ_LOGIN:
-        if (st != 0)
-            login_failed(a, "Login", r);
-        else
-            after_login(a);
-        return;
     case REQ_FILTER:
         if (st != 0)
             ami__async_set_err(a, "re-applying a filter on %s failed: %s", a->where,
@@ -533,14 +540,14 @@ static void on_result(ami_session *s, ami_result *r, void *user_data)
 
 void ami__async_on_bytes(ami_async *a, uint64_t now)
 {
-    if (a->phase == PH_BANNER && a->session && ami_session_banner(a->session))
+    if (a->phase == PH_BANNER && a->session && !a->close_pending && ami_session_banner(a->session))
         start_login(a, now);
 }
 
 static void send_ping(ami_async *a, uint64_t now)
 {
     ami_action *act = make_action("Ping");
-    if (act && send_req(a, act, now + (uint64_t)a->ka_timeout_ms, REQ_PING, NULL, NULL) == 0)
+    if (act && send_req(a, act, now + (uint64_t)a->ka_timeout_ms, REQ_PING, NULL, NULL, NULL) == 0)
         a->ping_out = 1;
     ami_action_free(act);
 }

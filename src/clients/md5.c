@@ -1,5 +1,5 @@
 /* The key of AMI's challenge login: md5hex(challenge + secret). */
-#include <ami/client.h>
+#include <ami/login.h>
 
 #include <string.h>
 

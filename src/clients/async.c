@@ -7,7 +7,7 @@
  * the loop is told what to wait for, libami never polls on a timer).
  */
 #include "async_internal.h"
-#include "session_internal.h"
+#include "action.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -15,14 +15,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-void ami__async_set_err(ami_async *a, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(a->errmsg, sizeof a->errmsg, fmt, ap);
-    va_end(ap);
-}
 
 int ami_async_create(ami_async **out)
 {
@@ -32,12 +24,13 @@ int ami_async_create(ami_async **out)
     ami_async *a = ami__calloc(1, sizeof *a);
     if (!a)
         return AMI_ERR_NOMEM;
-    a->events_mask = ami__strdup("on");
+    a->events_mask = ami__strdup(AMI_EVENTS_DEFAULT);
     if (!a->events_mask) {
         ami__free(a);
         return AMI_ERR_NOMEM;
     }
     ami__conn_init(&a->conn, &ami__tcp_transport);
+    ami__event_queue_init(&a->carry);
     a->phase = PH_IDLE;
     a->state = AMI_ASYNC_IDLE;
     a->connect_ms = 5000;
@@ -65,8 +58,7 @@ static void really_free(ami_async *a)
     if (a->watch_cb)
         a->watch_cb(a, -1, AMI_ASYNC_FREED, -1, a->watch_ud);
     a->in_cb--;
-    ami__async_fifo_clear(a);
-    ami__free(a->fifo);
+    ami__event_queue_free(&a->carry);
     if (a->addrs)
         freeaddrinfo(a->addrs);
     for (size_t i = 0; i < a->nfilters; i++)
@@ -130,18 +122,7 @@ int ami_async_set_tls(ami_async *a, const ami_tls_config *cfg)
 {
     if (!a)
         return AMI_ERR_INVALID;
-    ami_tls_config *copy = NULL;
-    int rc = ami__tls_config_dup(cfg, &copy);
-    if (rc != 0) {
-        ami__async_set_err(a, "%s",
-                           rc == AMI_ERR_UNSUPPORTED ? "TLS needs libami built with OpenSSL"
-                                                     : ami_strerror(rc));
-        return rc;
-    }
-    /* The connection in progress keeps its TLS state; this is for the next. */
-    ami_tls_config_free(a->tls);
-    a->tls = copy;
-    return 0;
+    return ami__tls_config_replace(&a->tls, cfg, a->errmsg, sizeof a->errmsg);
 }
 
 int ami_async_set_login(ami_async *a, const char *username, const char *secret, unsigned flags)
@@ -163,7 +144,7 @@ int ami_async_set_events(ami_async *a, const char *mask)
     if (!a)
         return AMI_ERR_INVALID;
     if (!mask)
-        mask = "on";
+        mask = AMI_EVENTS_DEFAULT;
     if (has_ctl(mask))
         return AMI_ERR_INJECTION;
     return replace_str(&a->events_mask, mask);
@@ -313,8 +294,10 @@ void ami_async_stop(ami_async *a)
 }
 
 int ami_async_send(ami_async *a, const ami_action *action, int timeout_ms, ami_async_result_cb cb,
-                   void *user_data)
+                   void *user_data, const char **id_out)
 {
+    if (id_out)
+        *id_out = NULL;
     if (!a || !action || a->freeing)
         return AMI_ERR_INVALID;
     if (a->phase != PH_UP || a->logging_off) {
@@ -325,7 +308,17 @@ int ami_async_send(ami_async *a, const ami_action *action, int timeout_ms, ami_a
     ami__async_enter(a);
     uint64_t deadline =
         timeout_ms < 0 ? AMI_NO_DEADLINE : ami__monotonic_ms() + (uint64_t)timeout_ms;
-    int rc = ami__async_submit(a, action, deadline, cb, user_data);
+    int rc = ami__async_submit(a, action, deadline, cb, user_data, id_out);
+    ami__async_leave(a);
+    return rc;
+}
+
+int ami_async_cancel(ami_async *a, const char *action_id)
+{
+    if (!a || !action_id || a->freeing)
+        return AMI_ERR_INVALID;
+    ami__async_enter(a);
+    int rc = ami__async_cancel(a, action_id);
     ami__async_leave(a);
     return rc;
 }
@@ -380,7 +373,8 @@ int ami_async_logoff(ami_async *a)
     if (rc == 0) {
         a->stop_requested = 1;
         a->logging_off = 1;
-        rc = ami__async_submit(a, act, ami__monotonic_ms() + (uint64_t)a->login_ms, NULL, NULL);
+        rc = ami__async_submit(a, act, ami__monotonic_ms() + (uint64_t)a->login_ms, NULL, NULL,
+                               NULL);
         if (rc != 0)
             a->logging_off = 0;
     }
@@ -452,8 +446,10 @@ int ami_async_process(ami_async *a, unsigned events)
         ami__async_on_connect_ready(a, now);
     else if (a->phase == PH_TLS && (events & (AMI_ASYNC_WRITE | AMI_ASYNC_READ)))
         ami__async_tls_step(a, now);
-    if (a->session && ((events & AMI_ASYNC_READ) || ami__async_tp_pending(a)))
+    if (a->session && ((events & AMI_ASYNC_READ) || ami__async_tp_pending(a))) {
         ami__async_read(a, now);
+        ami__async_on_bytes(a, now); /* a banner starts the login */
+    }
     if (a->session && (events & AMI_ASYNC_WRITE))
         ami__async_flush(a);
     ami__async_run_pending(a);
@@ -516,16 +512,6 @@ void ami__async_leave(ami_async *a)
     }
     if (--a->depth == 0 && a->free_pending && !a->in_cb)
         really_free(a);
-}
-
-void ami__async_set_state(ami_async *a, ami_async_state st, ami_async_reason why)
-{
-    a->state = st;
-    if (!a->state_cb)
-        return;
-    a->in_cb++;
-    a->state_cb(a, st, why, a->state_ud);
-    a->in_cb--;
 }
 
 /* ------------------------------------------------------------- getters */
