@@ -326,11 +326,6 @@ void sim_action_bridgedestroy(sim_conn *c, const ami_packet *p, const char *id)
     dissolve(s, b, NULL);
 }
 
-static void chan_hdrs_prefixed(sim_buf *out, const char *prefix, const sim_chan *ch)
-{
-    sim_chan_headers(out, prefix, ch);
-}
-
 void sim_action_blindtransfer(sim_conn *c, const ami_packet *p, const char *id)
 {
     sim *s = c->sim;
@@ -362,8 +357,8 @@ void sim_action_blindtransfer(sim_conn *c, const ami_packet *p, const char *id)
     sim_chan_event(s, SIM_CALL, "Unhold", t, NULL);
     sim_buf out = {0};
     sim_buf_puts(&out, "Event: BlindTransfer\r\nPrivilege: call,all\r\nResult: Success\r\n");
-    chan_hdrs_prefixed(&out, "Transferer", t);
-    chan_hdrs_prefixed(&out, "Transferee", e);
+    sim_chan_headers(&out, "Transferer", t);
+    sim_chan_headers(&out, "Transferee", e);
     sim_bridge_headers(&out, b);
     sim_buf_puts(&out, "IsExternal: Yes\r\n");
     sim_hdr(&out, "Context", ctx);

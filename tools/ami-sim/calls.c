@@ -10,6 +10,9 @@
  *   hangup (+--call-duration, or a Hangup action)  SoftHangupRequest,
  *                    HangupRequest, BridgeLeave, Hangup x2, BridgeDestroy,
  *                    Cdr x2, DeviceStateChange.
+ * With an Application the ;2 instead runs its extension after the answer
+ * (pbx.c: Queue, Dial, MusicOnHold, ParkedCall); bridges, queues, parking
+ * and hold music are told of every hang-up first (sim_pbx_on_hangup).
  */
 #include "pbx.h"
 
