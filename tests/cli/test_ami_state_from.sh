@@ -132,4 +132,17 @@ run 2 events --from "$F/park_hold.raw"
 err_has 'only applies to the state command'
 run 2 state --from "$F/park_hold.raw" -f ndjson
 run 2 state --from "$F/park_hold.raw" --until Event=Hangup
+run 2 top --once --view nope
+err_has "invalid --view 'nope'"
+run 2 action Ping --view queues
+err_has 'only applies to the top command'
+run 2 top --from "$F/park_hold.raw"
+err_has 'only applies to the state command and to top --once'
+run 2 action Ping --until Event=Hangup
+err_has 'only applies to the events and state commands'
+# --help names the commands and their options.
+run 0 --help
+for s in '  state ' '  top ' --from --once --view 'state:' 'top:'; do
+    grep -qF -- "$s" "$TMP/out" || fail "--help does not mention '$s'"
+done
 echo "test_ami_state_from: ok"
