@@ -10,6 +10,8 @@ packages=(
   libssl-dev                         # OpenSSL: MD5 challenge login and TLS
   libcmocka-dev                      # unit-test framework
   libjansson-dev                     # JSON output of the `ami` tool
+  libncurses-dev                     # `ami top`'s full-screen view (ncursesw)
+  tmux                               # the CLI tests drive `ami top` in a terminal
   jq python3                         # the CLI tests check JSON with jq; scripted peers
   clang-format valgrind procps
   libuv1-dev libev-dev libevent-dev  # event-loop adapter tests (optional); libuv: amid's loop

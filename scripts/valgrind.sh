@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the end-to-end tests, the blocking-client tests and `ami decode` over
-# every fixture under valgrind memcheck: any error or definite leak fails.
+# Runs the end-to-end tests, the blocking-client tests, `ami decode` and
+# `ami state --from` over every fixture under valgrind memcheck: any error or definite leak fails.
 # Usage: scripts/valgrind.sh [BUILD_DIR]   (default build/gcc; configured
 # and built if missing). Tests see AMI_UNDER_VALGRIND=1 and stretch their
 # deadlines and shrink their load counts; correctness checks stay.
@@ -36,6 +36,8 @@ fi
 ami=$build/tools/ami
 if [ -x "$ami" ]; then
   for f in tests/fixtures/ami/*.raw; do echo "decode $f" >>"$list"; done
+  # The live-state store and `ami state --from`'s capture replay.
+  for f in tests/fixtures/ami/*.raw; do echo "state $f" >>"$list"; done
 fi
 
 run_one() {
@@ -48,6 +50,8 @@ run_one() {
   elif [ "$kind" = amid ]; then
     AMID_WRAPPER="${vg[*]}" AMID_BIN=$AMI_BIN_DIR/amid AMI_SIM_BIN=$AMI_BIN_DIR/ami-sim \
       timeout 900 /usr/bin/python3 "$what" >"$log/amid-$name.log" 2>&1
+  elif [ "$kind" = state ]; then
+    timeout 300 "${vg[@]}" "$ami" state --format json --from "$what" >/dev/null 2>"$log/state-$name.log"
   else
     timeout 300 "${vg[@]}" "$ami" decode --format json "$what" >/dev/null 2>"$log/decode-$name.log"
   fi

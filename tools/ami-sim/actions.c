@@ -113,4 +113,8 @@ void sim_dispatch(sim_conn *c, const ami_packet *p)
         return;
     }
     def->fn(c, p, id);
+    /* Tests wait for this line: the answer (of a list, its events too)
+     * is queued before anything the next action causes. */
+    if (c->sim->opt.verbose)
+        fprintf(stderr, "ami-sim: conn %u: %s done\n", c->id, def->name);
 }

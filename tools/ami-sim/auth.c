@@ -72,6 +72,9 @@ void sim_action_login(sim_conn *c, const ami_packet *p, const char *id)
             c->send_events = m;
     }
     sim_send_ack(c, id, "Authentication accepted");
+    /* Tests wait for this line: from here on the session gets events. */
+    if (c->sim->opt.verbose)
+        fprintf(stderr, "ami-sim: conn %u: logged in\n", c->id);
     sim_conn_after_login(c);
 }
 

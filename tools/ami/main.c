@@ -20,11 +20,15 @@ static const char usage_text[] =
     "                               output as Asterisk's console does\n"
     "  events                       print events until Ctrl-C, --count or --until\n"
     "  decode [FILE|-]              parse a raw AMI byte stream (no network)\n"
+    "  state                        print what is going on now (calls, bridges, queues\n"
+    "                               with members and callers, parked calls) and exit\n"
+    "  top                          live full-screen view of calls, queues and parked\n"
+    "                               calls (1 2 3 or Tab views, / filter, s sort, q quit)\n"
     "\n"
     "Connection (defaults from AMI_HOST, AMI_PORT, AMI_USER):\n"
     "  -H, --host HOST[:PORT]   host name, IPv4 or [IPv6] address (default localhost)\n"
-    "                           repeatable: events watches them all, action and cli\n"
-    "                           use the first (or --server)\n"
+    "                           repeatable: events, state and top watch them all,\n"
+    "                           action and cli use the first (or --server)\n"
     "  -p, --port PORT          port of every -H without its own (default 5038, 5039\n"
     "                           with --tls)\n"
     "      --server NAME        use only this one of the -H servers (NAME as given to\n"
@@ -55,7 +59,9 @@ static const char usage_text[] =
     "\n"
     "Output:\n"
     "  -f, --format FMT         text (default: AMI wire form), json (one array of\n"
-    "                           packets) or ndjson (one packet object per line)\n"
+    "                           packets) or ndjson (one packet object per line);\n"
+    "                           state: text (a listing) or json (one object; with\n"
+    "                           several -H one per server, under its -H name)\n"
     "\n"
     "events:\n"
     "      --filter Key=GLOB    print only events with a header Key (any case) whose\n"
@@ -71,6 +77,15 @@ static const char usage_text[] =
     "                           default with more than one -H)\n"
     "decode:\n"
     "      --chunk N            feed the parser N bytes at a time\n"
+    "state:\n"
+    "      --until Key=GLOB     after the snapshot, follow events and print the state\n"
+    "                           right after the first that matches (repeatable)\n"
+    "      --from FILE          no network: the state a recorded server stream (a .raw\n"
+    "                           capture, - for stdin) builds, at its end\n"
+    "top:\n"
+    "      --once               print one screen as plain text and exit; with --from\n"
+    "                           FILE, the screen a capture ends with\n"
+    "      --view VIEW          start with calls (default), queues or parked\n"
     "\n"
     "  -h, --help               this help      -V, --version   the version\n"
     "\n"
@@ -108,7 +123,10 @@ enum opt_id {
     OPT_CERT,
     OPT_KEY,
     OPT_TLS_SERVER_NAME,
-    OPT_INSECURE
+    OPT_INSECURE,
+    OPT_FROM,
+    OPT_ONCE,
+    OPT_VIEW
 };
 
 struct opt_def {
@@ -143,6 +161,9 @@ static const struct opt_def opt_defs[] = {
     {"key", 0, 1, OPT_KEY},
     {"tls-server-name", 0, 1, OPT_TLS_SERVER_NAME},
     {"insecure", 0, 0, OPT_INSECURE},
+    {"from", 0, 1, OPT_FROM},
+    {"once", 0, 0, OPT_ONCE},
+    {"view", 0, 1, OPT_VIEW},
 };
 
 static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
@@ -248,7 +269,23 @@ static int apply(tool_opts *o, enum opt_id id, const char *name, const char *val
     case OPT_UNTIL:
         if (tool_filter_add(id == OPT_FILTER ? &o->filter : &o->until, val) != 0)
             return tool_usage_error("invalid filter '%s': write Key=GLOB, e.g. Event=Hangup", val);
-        o->events_only_opt = name;
+        if (id == OPT_FILTER)
+            o->events_only_opt = name;
+        else
+            o->until_opt = name;
+        break;
+    case OPT_FROM:
+        o->state_from = val; /* state, and top --once */
+        break;
+    case OPT_ONCE:
+        o->top_once = 1;
+        o->top_only_opt = name;
+        break;
+    case OPT_VIEW:
+        if (strcmp(val, "calls") != 0 && strcmp(val, "queues") != 0 && strcmp(val, "parked") != 0)
+            return tool_usage_error("invalid --view '%s': use calls, queues or parked", val);
+        o->top_view = val;
+        o->top_only_opt = name;
         break;
     case OPT_COUNT:
         if (parse_ulong(val, (unsigned long)-1, &n) != 0)
@@ -362,14 +399,22 @@ int main(int argc, char **argv)
         return rc;
     }
     if (npos == 0)
-        return tool_usage_error("missing COMMAND (action, cli, events or decode)");
+        return tool_usage_error("missing COMMAND (action, cli, events, decode, state or top)");
     const char *cmd = argv[0];
     o.args = argv + 1;
     o.nargs = npos - 1;
 
     int is_events = strcmp(cmd, "events") == 0;
     int is_decode = strcmp(cmd, "decode") == 0;
-    if (o.events_only_opt && !is_events) {
+    int is_state = strcmp(cmd, "state") == 0;
+    int is_top = strcmp(cmd, "top") == 0;
+    if (o.until_opt && !is_events && !is_state) {
+        rc = tool_usage_error("--%s only applies to the events and state commands", o.until_opt);
+    } else if (o.state_from && !is_state && !(is_top && o.top_once)) {
+        rc = tool_usage_error("--from only applies to the state command and to top --once");
+    } else if (o.top_only_opt && !is_top) {
+        rc = tool_usage_error("--%s only applies to the top command", o.top_only_opt);
+    } else if (o.events_only_opt && !is_events) {
         rc = tool_usage_error("--%s only applies to the events command", o.events_only_opt);
     } else if (o.decode_only_opt && !is_decode) {
         rc = tool_usage_error("--%s only applies to the decode command", o.decode_only_opt);
@@ -381,8 +426,14 @@ int main(int argc, char **argv)
         rc = tool_cmd_events(&o);
     } else if (is_decode) {
         rc = tool_cmd_decode(&o);
+    } else if (is_state) {
+        rc = tool_cmd_state(&o);
+    } else if (is_top) {
+        rc = tool_cmd_top(&o);
     } else {
-        rc = tool_usage_error("unknown command '%s': use action, cli, events or decode", cmd);
+        rc = tool_usage_error("unknown command '%s': use action, cli, events, decode, state or "
+                              "top",
+                              cmd);
     }
     tool_filter_free(&o.filter);
     tool_filter_free(&o.until);

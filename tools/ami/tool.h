@@ -86,12 +86,19 @@ typedef struct tool_opts {
     /* decode */
     size_t chunk; /* 0: whole reads */
 
+    /* state and top */
+    const char *state_from; /* --from FILE: a recorded server stream */
+    int top_once;           /* --once: print one screen and exit */
+    const char *top_view;   /* --view: the view to start with */
+
     /* positional arguments after the subcommand */
     char **args;
     int nargs;
     /* which subcommand-specific options were seen, for usage checks */
     const char *events_only_opt;
     const char *decode_only_opt;
+    const char *until_opt; /* --until: events and state */
+    const char *top_only_opt;
 } tool_opts;
 
 /* Subcommands; each returns an exit status. */
@@ -99,5 +106,7 @@ int tool_cmd_action(tool_opts *o);
 int tool_cmd_cli(tool_opts *o);
 int tool_cmd_events(tool_opts *o);
 int tool_cmd_decode(tool_opts *o);
+int tool_cmd_state(tool_opts *o);
+int tool_cmd_top(tool_opts *o);
 
 #endif
