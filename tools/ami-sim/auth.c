@@ -72,6 +72,10 @@ void sim_action_login(sim_conn *c, const ami_packet *p, const char *id)
             c->send_events = m;
     }
     sim_send_ack(c, id, "Authentication accepted");
+    /* A condition tests can wait on: from here on, events reach this
+     * client (no fixed sleep after the connect). */
+    if (c->sim->opt.verbose)
+        fprintf(stderr, "ami-sim: conn %u: logged in\n", c->id);
     sim_conn_after_login(c);
 }
 
