@@ -14,7 +14,7 @@ command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-run() { timeout 60 "$AMI" "$@"; }
+run() { timeout -k 5 120 "$AMI" "$@"; }
 
 n=0
 for f in "$AMI_FIXTURES"/*.raw "$AMI_FIXTURES"/*.sent; do
@@ -34,9 +34,13 @@ for f in "$AMI_FIXTURES"/*.raw "$AMI_FIXTURES"/*.sent; do
     diff <(jq -c '.[]' "$TMP/json") <(jq -c . "$TMP/ndjson") >/dev/null ||
         fail "$name: ndjson objects differ from the json array"
     [ "$(wc -l <"$TMP/ndjson")" -eq "$(jq length "$TMP/json")" ] || fail "$name: ndjson line count"
-    # Captures are CRLF wire bytes; text output is the same with LF.
+    # Captures are CRLF wire bytes; text output is the same with LF. The
+    # one known quirk (fixtures README) is a bare LF ending a packet's last
+    # line before its CRLF: the parser ends the line there, so the text has
+    # no trace of it; drop it from the wire bytes too.
     if [[ $name == *.raw ]]; then
-        cmp -s <(sed 's/$/\r/' "$TMP/text") "$f" || fail "$name: text form is not the wire form"
+        cmp -s <(sed 's/$/\r/' "$TMP/text") <(perl -0pe 's/([^\r])\n\r\n/$1\r\n/g' "$f") ||
+            fail "$name: text form is not the wire form"
         jq -e '.[0] == {"Banner": "Asterisk Call Manager/11.0.0"}' "$TMP/json" >/dev/null ||
             fail "$name: banner object"
     fi
