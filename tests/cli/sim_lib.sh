@@ -47,10 +47,10 @@ def fixture(name):
         return f.read()
 
 def connect(port, host="127.0.0.1"):
-    s = socket.create_connection((host, port), timeout=5)
+    s = socket.create_connection((host, port), timeout=30)
     return s
 
-def recv_until(s, pred, timeout=5.0):
+def recv_until(s, pred, timeout=30.0):
     """Read until pred(buf) is true, EOF or timeout; returns (buf, eof)."""
     buf, end = b"", time.time() + timeout
     while not pred(buf):
@@ -69,7 +69,7 @@ def recv_until(s, pred, timeout=5.0):
         buf += d
     return buf, False
 
-def recv_all(s, timeout=5.0):
+def recv_all(s, timeout=30.0):
     """Everything until the server closes; fails if it does not in time."""
     buf, eof = recv_until(s, lambda b: False, timeout)
     if not eof:
