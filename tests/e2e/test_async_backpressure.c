@@ -94,9 +94,11 @@ static void test_slow_handler_not_dropped(void **state)
     sim_process sim;
     /* A write timeout of 1 s, not Asterisk's 100 ms: on a loaded, sanitized
      * machine a client that reads as it should may not be scheduled for
-     * 100 ms (this test failed so). The handler's backlog is still three
-     * times that timeout, so a client whose reading waits for the handler
-     * is still dropped. */
+     * 100 ms (this test failed so). The handler's backlog (3 s) is still
+     * three times that timeout, so a client that stopped reading while it
+     * worked through the backlog is still dropped; one that delivered each
+     * read whole before the next is caught by max_queued below (it never
+     * queues), at 100 ms and at 1 s alike. */
     const char *extra[] = {"--firehose", "30000", "--write-timeout", "1000", NULL};
     assert_int_equal(sim_process_start(&sim, 0, extra), 0);
     bp_ctx c;
