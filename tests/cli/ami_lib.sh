@@ -33,7 +33,7 @@ SIM_WRITE_TIMEOUT=30000
 sim() {
     local name=$1
     shift
-    timeout -k 5 120 "$SIM" --listen 127.0.0.1:0 --verbose --write-timeout "$SIM_WRITE_TIMEOUT" "$@" \
+    timeout -k 30 120 "$SIM" --listen 127.0.0.1:0 --verbose --write-timeout "$SIM_WRITE_TIMEOUT" "$@" \
         >"$TMP/$name.out" 2>"$TMP/$name.err" &
     PIDS+=($!)
     PORT=
@@ -47,11 +47,14 @@ sim() {
 
 # run STATUS ARGS...: run `ami ARGS` (at most 60 s, no stdin) into
 # $TMP/out and $TMP/err and require exit status STATUS.
+# Every timeout(1) here has -k 30: timeout starts its KILL timer when it
+# forwards any signal (the SIGINT tests send it one), and a sanitized ami
+# logging off on a loaded machine can take more than a few seconds.
 run() {
     local want=$1 rc
     shift
     set +e
-    timeout -k 5 60 "$AMI" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
+    timeout -k 30 60 "$AMI" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
     rc=$?
     set -e
     [ "$rc" -eq "$want" ] || fail "ami $*: exit $rc, want $want; stderr: $(cat "$TMP/err")"

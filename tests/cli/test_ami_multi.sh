@@ -19,7 +19,7 @@ events_bg() {
     local a0 b0
     a0=$(logins a)
     b0=$(logins b)
-    timeout -k 5 60 "$AMI" "$@" </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
+    timeout -k 30 60 "$AMI" "$@" </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
     EVPID=$!
     for _ in $(seq 1200); do
         [ "$(logins a)" -gt "$a0" ] && [ "$(logins b)" -gt "$b0" ] && return

@@ -179,7 +179,7 @@ run() {
     local want=$1 rc
     shift
     set +e
-    timeout -k 5 60 "$AMI" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
+    timeout -k 30 60 "$AMI" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
     rc=$?
     set -e
     [ "$rc" -eq "$want" ] || fail "ami $*: exit $rc, want $want; stderr: $(cat "$TMP/err")"
@@ -252,11 +252,11 @@ printf 'amp111\n' >"$TMP/secret"
 chmod 600 "$TMP/secret"
 AMI_SECRET=wrong run 0 -p "$P" --secret-file "$TMP/secret" action Ping # the file wins
 printf 'amp111' >"$TMP/secret"
-env -u AMI_SECRET timeout -k 5 60 "$AMI" -p "$P" --secret-file "$TMP/secret" action Ping >/dev/null ||
+env -u AMI_SECRET timeout -k 30 60 "$AMI" -p "$P" --secret-file "$TMP/secret" action Ping >/dev/null ||
     fail "secret file without newline"
 printf 'amp111\n\n' >"$TMP/secret"
 set +e
-env -u AMI_SECRET timeout -k 5 60 "$AMI" -p "$P" --secret-file "$TMP/secret" action Ping >/dev/null 2>&1
+env -u AMI_SECRET timeout -k 30 60 "$AMI" -p "$P" --secret-file "$TMP/secret" action Ping >/dev/null 2>&1
 rc=$?
 set -e
 [ $rc -eq 2 ] || [ $rc -eq 4 ] || fail "only one trailing newline may be stripped (exit $rc)"
@@ -296,7 +296,7 @@ else:
 sys.stdout.write(out.decode('utf-8', 'replace'))
 sys.exit(os.waitstatus_to_exitcode(status))
 PY
-env -u AMI_SECRET timeout -k 5 90 python3 "$TMP/askpass_tty.py" "$AMI" -H 127.0.0.1 -p "$P" action Ping >"$TMP/pty.out" ||
+env -u AMI_SECRET timeout -k 30 90 python3 "$TMP/askpass_tty.py" "$AMI" -H 127.0.0.1 -p "$P" action Ping >"$TMP/pty.out" ||
     fail "prompted login failed: $(cat "$TMP/pty.out")"
 grep -q 'AMI secret for admin@127.0.0.1: ' "$TMP/pty.out" || fail "no prompt: $(cat "$TMP/pty.out")"
 grep -q 'Ping: Pong' "$TMP/pty.out" || fail "prompted login: no Pong"
@@ -340,7 +340,9 @@ run 0 -p "$P" events --events call,system --count 1
 grep -qa $'Events: call,system\r\n' "$TMP/normal.log" || fail "--events mask not sent at login"
 
 # SIGINT ends the stream cleanly: status 0, output flushed and complete.
-timeout -k 5 60 "$AMI" -p "$P" -f json events >"$TMP/sig" 2>"$TMP/err" &
+# (timeout forwards the SIGINT and starts its -k timer then: 30 s of grace,
+# as a sanitized ami logging off on a loaded machine took over 5 s.)
+timeout -k 30 60 "$AMI" -p "$P" -f json events >"$TMP/sig" 2>"$TMP/err" &
 apid=$!
 for _ in $(seq 1200); do [ "$(grep -c . "$TMP/sig" || true)" -ge 12 ] && break; sleep 0.05; done
 kill -INT "$apid"

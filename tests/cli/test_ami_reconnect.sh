@@ -52,7 +52,7 @@ sim() {
         port=$HELD
     fi
     : >"$TMP/$name.out"
-    timeout -k 5 120 "$SIM" --listen "127.0.0.1:$port" --verbose --write-timeout "$SIM_WRITE_TIMEOUT" \
+    timeout -k 30 120 "$SIM" --listen "127.0.0.1:$port" --verbose --write-timeout "$SIM_WRITE_TIMEOUT" \
         >"$TMP/$name.out" 2>"$TMP/$name.err" &
     SIMPID=$!
     SIMJOB=$SIMPID
@@ -104,7 +104,7 @@ sim one
 P=$PORT
 ONE=$SIMPID
 ONEJOB=$SIMJOB
-timeout -k 5 60 "$AMI" -H "127.0.0.1:$P" -f ndjson events --reconnect --filter Event=UserEvent \
+timeout -k 30 60 "$AMI" -H "127.0.0.1:$P" -f ndjson events --reconnect --filter Event=UserEvent \
     --until Tag=after </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
 EVPID=$!
 wait_conn one 1
@@ -134,7 +134,7 @@ APID=$SIMPID
 AJOB=$SIMJOB
 sim b
 B=$PORT
-timeout -k 5 60 "$AMI" -H "127.0.0.1:$A" -H "127.0.0.1:$B" events --reconnect --filter Event=UserEvent \
+timeout -k 30 60 "$AMI" -H "127.0.0.1:$A" -H "127.0.0.1:$B" events --reconnect --filter Event=UserEvent \
     --until Tag=done </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
 EVPID=$!
 wait_conn a 1
@@ -164,7 +164,7 @@ sim c
 C=$PORT
 CPID=$SIMPID
 CJOB=$SIMJOB
-timeout -k 5 60 "$AMI" -H "127.0.0.1:$C" --tag -f json events --reconnect --filter Tag=x --count 1 \
+timeout -k 30 60 "$AMI" -H "127.0.0.1:$C" --tag -f json events --reconnect --filter Tag=x --count 1 \
     </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
 EVPID=$!
 wait_conn c 1
@@ -181,7 +181,7 @@ sim d
 D=$PORT
 DPID=$SIMPID
 DJOB=$SIMJOB
-timeout -k 5 60 "$AMI" -H "127.0.0.1:$D" -f ndjson events </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
+timeout -k 30 60 "$AMI" -H "127.0.0.1:$D" -f ndjson events </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
 EVPID=$!
 wait_conn d 1
 kill -9 "$DPID"
@@ -200,7 +200,7 @@ elapsed=$((($(date +%s%N) - start) / 1000000))
 # ---- --reconnect waits for a server that is not up yet.
 hold_port
 FREE=$HELD
-timeout -k 5 60 "$AMI" -H "127.0.0.1:$FREE" -f ndjson events --reconnect --until Event=FullyBooted \
+timeout -k 30 60 "$AMI" -H "127.0.0.1:$FREE" -f ndjson events --reconnect --until Event=FullyBooted \
     </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
 EVPID=$!
 # Start the server once the stream has been refused and said so.

@@ -74,7 +74,7 @@ run() {
     local want=$1 rc
     shift
     set +e
-    timeout -k 5 60 "$AMI" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
+    timeout -k 30 60 "$AMI" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
     rc=$?
     set -e
     [ "$rc" -eq "$want" ] || fail "ami $(printf '%q ' "$@"): exit $rc, want $want; stderr: $(cat "$TMP/err")"
@@ -175,7 +175,7 @@ run 2 --secret "$SECRET" action Ping
 # Turning verification off is never silent: --insecure warns on stderr.
 if "$AMI" --help 2>&1 | grep -q -- '--insecure'; then
     set +e
-    timeout -k 5 60 "$AMI" -p "$REC" --tls --insecure action Ping </dev/null >"$TMP/out" 2>"$TMP/err"
+    timeout -k 30 60 "$AMI" -p "$REC" --tls --insecure action Ping </dev/null >"$TMP/out" 2>"$TMP/err"
     set -e
     no_secret_in_output
     grep -qi "insecure" "$TMP/err" && grep -qi "not verified" "$TMP/err" ||

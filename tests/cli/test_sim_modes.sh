@@ -9,9 +9,9 @@ for flag in --listen --allow-remote --users --auth-delay --write-timeout --call-
     oversize-header no-banner wrong-banner trickle; do
     grep -q -- "$flag" <<<"$help" || { echo "FAIL: --help does not mention $flag"; exit 1; }
 done
-rc=0; timeout -k 5 60 "$SIM" --listen 0.0.0.0:0 >/dev/null 2>&1 || rc=$?
+rc=0; timeout -k 30 60 "$SIM" --listen 0.0.0.0:0 >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || { echo "FAIL: non-loopback listen exited $rc, want 2"; exit 1; }
-rc=0; timeout -k 5 60 "$SIM" --fault nosuch >/dev/null 2>&1 || rc=$?
+rc=0; timeout -k 30 60 "$SIM" --fault nosuch >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || { echo "FAIL: unknown fault exited $rc"; exit 1; }
 
 # SIGTERM and SIGINT end the server cleanly (status 0), clients connected.
