@@ -13,7 +13,7 @@ command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-run() { timeout -k 5 120 "$AMI" "$@"; }
+run() { timeout -k 30 120 "$AMI" "$@"; }
 
 n=0
 for f in "$AMI_FIXTURES"/*.raw "$AMI_FIXTURES"/*.sent; do

@@ -12,23 +12,20 @@ command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
 unset AMI_HOST AMI_PORT
 export AMI_USER=admin AMI_SECRET=amp111
 
-conns() { grep -c ' from ' "$TMP/$1.err" || true; }
+logins() { grep -c ': logged in$' "$TMP/$1.err" || true; }
 # events_bg ARGS...: start `ami ARGS` in the background; return once both
-# sims have seen one more connection and the logins had time to finish.
+# sims have logged in one more client (from then on their events reach it).
 events_bg() {
     local a0 b0
-    a0=$(conns a)
-    b0=$(conns b)
-    timeout 30 "$AMI" "$@" </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
+    a0=$(logins a)
+    b0=$(logins b)
+    timeout -k 30 60 "$AMI" "$@" </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
     EVPID=$!
-    for _ in $(seq 200); do
-        if [ "$(conns a)" -gt "$a0" ] && [ "$(conns b)" -gt "$b0" ]; then
-            sleep 1
-            return
-        fi
+    for _ in $(seq 1200); do
+        [ "$(logins a)" -gt "$a0" ] && [ "$(logins b)" -gt "$b0" ] && return
         sleep 0.05
     done
-    fail "events did not connect to both servers: $(cat "$TMP/ev.err")"
+    fail "events did not log in to both servers: $(cat "$TMP/ev.err")"
 }
 events_wait() {
     local want=${1:-0} rc

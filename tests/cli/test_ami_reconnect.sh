@@ -18,42 +18,68 @@ cleanup() {
 unset AMI_HOST AMI_PORT
 export AMI_USER=admin AMI_SECRET=amp111
 
-# sim NAME [LISTEN]: start ami-sim (at most 120 s), set $PORT and $SIMPID
-# (the sim itself, not the timeout(1) around it: killing that would leave
-# the sim running); its log goes to $TMP/NAME.err.
-sim() {
-    local name=$1 listen=${2:-127.0.0.1:0}
-    : >"$TMP/$name.out"
-    for _ in $(seq 50); do
-        timeout 120 "$SIM" --listen "$listen" --verbose >"$TMP/$name.out" 2>"$TMP/$name.err" &
-        SIMPID=$!
-        SIMJOB=$SIMPID
-        PIDS+=($SIMPID)
-        PORT=
-        for _ in $(seq 100); do
-            PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$TMP/$name.out" 2>/dev/null || true)
-            if [ -n "$PORT" ]; then
-                SIMPID=$(pgrep -P "$SIMPID")
-                [ -n "$SIMPID" ] || fail "ami-sim $name: no process"
-                PIDS+=($SIMPID)
-                return
-            fi
-            kill -0 "$SIMPID" 2>/dev/null || break
-            sleep 0.05
-        done
-        sleep 0.1 # the port may still be held a moment after a kill
-    done
-    fail "ami-sim $name did not start on $listen: $(cat "$TMP/$name.err")"
+# hold_port: set $HELD to a loopback port that this script owns for its
+# whole run (a socket bound with SO_REUSEADDR that never listens): while no
+# ami-sim listens on it, connecting is refused at once, and no other
+# process can be handed it, so a restart on it cannot find it taken.
+# ami-sim binds with SO_REUSEADDR too, so it can listen there meanwhile.
+hold_port() {
+    local f="$TMP/hold.$RANDOM"
+    python3 -c '
+import os, socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0))
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(600)  # a lifetime bound; cleanup kills it first
+' "$f" &
+    PIDS+=($!)
+    for _ in $(seq 600); do [ -s "$f" ] && break; sleep 0.05; done
+    [ -s "$f" ] || fail "could not hold a port"
+    HELD=$(cat "$f")
 }
-conns() { grep -c ' from ' "$TMP/$1.err" 2>/dev/null || true; }
-# wait_conn NAME N: until sim NAME has seen N connections (10 s), then a
-# second for the login to finish.
-wait_conn() {
-    for _ in $(seq 200); do
-        [ "$(conns "$1")" -ge "$2" ] && { sleep 1; return; }
+
+# sim NAME [PORT]: start ami-sim (at most 120 s) on PORT (default: a port
+# held with hold_port), set $PORT and $SIMPID (the sim itself, not the
+# timeout(1) around it: killing that would leave the sim running); its log
+# goes to $TMP/NAME.err.
+sim() {
+    local name=$1 port=${2:-}
+    if [ -z "$port" ]; then
+        hold_port
+        port=$HELD
+    fi
+    : >"$TMP/$name.out"
+    timeout -k 30 120 "$SIM" --listen "127.0.0.1:$port" --verbose --write-timeout "$SIM_WRITE_TIMEOUT" \
+        >"$TMP/$name.out" 2>"$TMP/$name.err" &
+    SIMPID=$!
+    SIMJOB=$SIMPID
+    PIDS+=($SIMPID)
+    PORT=
+    for _ in $(seq 600); do
+        PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$TMP/$name.out" 2>/dev/null || true)
+        if [ -n "$PORT" ]; then
+            SIMPID=$(pgrep -P "$SIMPID")
+            [ -n "$SIMPID" ] || fail "ami-sim $name: no process"
+            PIDS+=($SIMPID)
+            return
+        fi
+        kill -0 "$SIMPID" 2>/dev/null || break
         sleep 0.05
     done
-    fail "no connection $2 to $1: $(cat "$TMP/ev.err")"
+    fail "ami-sim $name did not start on $port: $(cat "$TMP/$name.err")"
+}
+logins() { grep -c ': logged in$' "$TMP/$1.err" 2>/dev/null || true; }
+# wait_conn NAME N: until sim NAME has logged in N clients (at most 60 s):
+# from then on the events it sends reach the stream.
+wait_conn() {
+    for _ in $(seq 1200); do
+        [ "$(logins "$1")" -ge "$2" ] && return
+        sleep 0.05
+    done
+    fail "no login $2 to $1: $(cat "$TMP/ev.err")"
 }
 events_wait() {
     local want=${1:-0} rc
@@ -69,8 +95,7 @@ send() { run 0 -H "127.0.0.1:$1" action UserEvent UserEvent=Follow "Tag=$2"; }
 restart() {
     kill -9 "$2"
     wait "$3" 2>/dev/null || true
-    sleep 0.3
-    sim "$1" "127.0.0.1:$4"
+    sim "$1" "$4"
     [ "$PORT" = "$4" ] || fail "restart on $4 got $PORT"
 }
 
@@ -79,12 +104,12 @@ sim one
 P=$PORT
 ONE=$SIMPID
 ONEJOB=$SIMJOB
-timeout 60 "$AMI" -H "127.0.0.1:$P" -f ndjson events --reconnect --filter Event=UserEvent \
+timeout -k 30 60 "$AMI" -H "127.0.0.1:$P" -f ndjson events --reconnect --filter Event=UserEvent \
     --until Tag=after </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
 EVPID=$!
 wait_conn one 1
 send "$P" before
-for _ in $(seq 100); do grep -q '"before"' "$TMP/ev" && break; sleep 0.05; done
+for _ in $(seq 1200); do grep -q '"before"' "$TMP/ev" && break; sleep 0.05; done
 grep -q '"before"' "$TMP/ev" || fail "no event before the restart: $(cat "$TMP/ev")"
 start=$(date +%s%N)
 restart one "$ONE" "$ONEJOB" "$P"
@@ -109,7 +134,7 @@ APID=$SIMPID
 AJOB=$SIMJOB
 sim b
 B=$PORT
-timeout 60 "$AMI" -H "127.0.0.1:$A" -H "127.0.0.1:$B" events --reconnect --filter Event=UserEvent \
+timeout -k 30 60 "$AMI" -H "127.0.0.1:$A" -H "127.0.0.1:$B" events --reconnect --filter Event=UserEvent \
     --until Tag=done </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
 EVPID=$!
 wait_conn a 1
@@ -139,7 +164,7 @@ sim c
 C=$PORT
 CPID=$SIMPID
 CJOB=$SIMJOB
-timeout 60 "$AMI" -H "127.0.0.1:$C" --tag -f json events --reconnect --filter Tag=x --count 1 \
+timeout -k 30 60 "$AMI" -H "127.0.0.1:$C" --tag -f json events --reconnect --filter Tag=x --count 1 \
     </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
 EVPID=$!
 wait_conn c 1
@@ -156,7 +181,7 @@ sim d
 D=$PORT
 DPID=$SIMPID
 DJOB=$SIMJOB
-timeout 60 "$AMI" -H "127.0.0.1:$D" -f ndjson events </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
+timeout -k 30 60 "$AMI" -H "127.0.0.1:$D" -f ndjson events </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
 EVPID=$!
 wait_conn d 1
 kill -9 "$DPID"
@@ -173,12 +198,15 @@ elapsed=$((($(date +%s%N) - start) / 1000000))
 [ "$elapsed" -lt 10000 ] || fail "auth failure took ${elapsed} ms"
 
 # ---- --reconnect waits for a server that is not up yet.
-FREE=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-timeout 60 "$AMI" -H "127.0.0.1:$FREE" -f ndjson events --reconnect --until Event=FullyBooted \
+hold_port
+FREE=$HELD
+timeout -k 30 60 "$AMI" -H "127.0.0.1:$FREE" -f ndjson events --reconnect --until Event=FullyBooted \
     </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
 EVPID=$!
-sleep 1
-sim late "127.0.0.1:$FREE"
+# Start the server once the stream has been refused and said so.
+for _ in $(seq 1200); do grep -q reconnecting "$TMP/ev.err" && break; sleep 0.05; done
+grep -q reconnecting "$TMP/ev.err" || fail "no refused attempt: $(cat "$TMP/ev.err")"
+sim late "$FREE"
 events_wait 0
 jq -e -s 'length == 1 and .[0].Event == "FullyBooted"' "$TMP/ev" >/dev/null || fail "late server: $(cat "$TMP/ev")"
 [ "$(grep -c 'reconnecting' "$TMP/ev.err")" -eq 1 ] || fail "one notice per outage: $(cat "$TMP/ev.err")"

@@ -47,22 +47,21 @@ wait_idle() {
     done
     fail "channels never went away"
 }
-# Events after an Originate: start the stream, wait until it is logged in
-# (its first event is flushed to the file), then originate.
-# Start `ami events` in the background once earlier calls are gone; return
-# when ami-sim has seen its connection and the login had time to finish
-# (a filtered stream prints nothing to tell us).
+# Events after an Originate: start `ami events` in the background once
+# earlier calls are gone, and return when ami-sim has logged it in (from
+# then on the events of the next call reach it; a filtered stream prints
+# nothing to tell us).
 events_bg() {
     wait_idle
     local before
-    before=$(grep -c ' from ' "$TMP/main.err" || true)
-    timeout 30 "$AMI" "$@" </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
+    before=$(grep -c ': logged in$' "$TMP/main.err" || true)
+    timeout -k 30 60 "$AMI" "$@" </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
     EVPID=$!
-    for _ in $(seq 200); do
-        [ "$(grep -c ' from ' "$TMP/main.err" || true)" -gt "$before" ] && { sleep 1; return; }
+    for _ in $(seq 1200); do
+        [ "$(grep -c ': logged in$' "$TMP/main.err" || true)" -gt "$before" ] && return
         sleep 0.05
     done
-    fail "events stream did not connect: $(cat "$TMP/ev.err")"
+    fail "events stream did not log in: $(cat "$TMP/ev.err")"
 }
 events_wait() {
     local rc
@@ -129,6 +128,7 @@ after=$(grep -c ' from ' "$TMP/main.err" || true)
 
 # SIGINT ends the stream: 0 and a closed JSON array.
 events_bg -f json events
+for _ in $(seq 1200); do grep -q '"Event"' "$TMP/ev" && break; sleep 0.05; done
 kill -INT "$EVPID"
 events_wait
 jq -e 'type == "array" and length >= 1' "$TMP/ev" >/dev/null || fail "SIGINT json: $(cat "$TMP/ev")"
@@ -151,10 +151,12 @@ run 0 action Logoff
 grep -qx 'Response: Goodbye' "$TMP/out" || fail "Logoff: $(cat "$TMP/out")"
 
 # IPv6 in brackets, when the machine has ::1.
-timeout 60 "$SIM" --listen '[::1]:0' >"$TMP/v6.out" 2>"$TMP/v6.err" &
-PIDS+=($!)
+timeout -k 30 120 "$SIM" --listen '[::1]:0' >"$TMP/v6.out" 2>"$TMP/v6.err" &
+V6PID=$!
+PIDS+=($V6PID)
 V6=
-for _ in $(seq 100); do
+for _ in $(seq 600); do
+    kill -0 "$V6PID" 2>/dev/null || break # no ::1: it says so and exits
     V6=$(sed -n 's/^listening on \[::1\]:\([0-9][0-9]*\)$/\1/p' "$TMP/v6.out" 2>/dev/null || true)
     [ -n "$V6" ] && break
     sleep 0.05

@@ -119,7 +119,7 @@ err_has 'add --tls'
 # ---- the default port becomes 5039 with --tls (a port given wins).
 run 0 "${CA[@]}" -H 127.0.0.1 -p "$G" action Ping
 set +e
-timeout 30 "$AMI" --tls --cafile "$TMP/ca.pem" -H 127.0.0.1 --timeout 2 action Ping </dev/null >/dev/null 2>"$TMP/err"
+timeout -k 30 60 "$AMI" --tls --cafile "$TMP/ca.pem" -H 127.0.0.1 --timeout 2 action Ping </dev/null >/dev/null 2>"$TMP/err"
 set -e
 err_has '127\.0\.0\.1:5039'
 

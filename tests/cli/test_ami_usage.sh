@@ -25,7 +25,7 @@ expect() {
     local want=$1 pat=$2 rc
     shift 2
     set +e
-    timeout 20 "$AMI" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
+    timeout -k 30 60 "$AMI" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
     rc=$?
     set -e
     [ "$rc" -eq "$want" ] || fail "ami $*: exit $rc, want $want; stderr: $(cat "$TMP/err")"
@@ -82,7 +82,7 @@ expect 2 "refused.*nothing was sent" -u admin action Setvar "Bad:Key=1"
 # No secret and no terminal (setsid drops the controlling tty).
 if command -v setsid >/dev/null; then
     set +e
-    timeout 20 setsid "$AMI" -u admin action Ping </dev/null >"$TMP/out" 2>"$TMP/err"
+    timeout -k 30 60 setsid "$AMI" -u admin action Ping </dev/null >"$TMP/out" 2>"$TMP/err"
     rc=$?
     set -e
     [ $rc -eq 2 ] || fail "no secret: exit $rc"
@@ -105,13 +105,13 @@ expect 3 "127.0.0.1:$PORT" -u admin --secret-file "$TMP/secret" action Ping
 [ -s "$TMP/conns" ] || fail "a 600 secret file did not lead to a connection"
 
 # --help lists the commands and every exit status.
-timeout 10 "$AMI" --help >"$TMP/help" || fail "--help exit $?"
+timeout -k 30 60 "$AMI" --help >"$TMP/help" || fail "--help exit $?"
 for s in action cli events decode 'Exit status' '0  success' '1  the server answered Response: Error' \
     '2  usage error' '3  connection failed' '4  authentication failed' '5  timeout' \
     --secret-file AMI_SECRET AMI_HOST --md5 --timeout --filter --until --count --chunk ndjson; do
     grep -qF -- "$s" "$TMP/help" || fail "--help does not mention '$s'"
 done
-timeout 10 "$AMI" --version | grep -qE '^ami [0-9]+\.[0-9]+\.[0-9]+' || fail "--version"
+timeout -k 30 60 "$AMI" --version | grep -qE '^ami [0-9]+\.[0-9]+\.[0-9]+' || fail "--version"
 
 # The man page and docs/ami.md document the same statuses (when the source
 # tree is next to this script, as in a checkout).

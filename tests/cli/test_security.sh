@@ -63,7 +63,7 @@ PY
 : >"$TMP/rec.log"
 python3 "$TMP/rec.py" "$TMP/port" "$TMP/rec.log" &
 PIDS+=($!)
-for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
+for _ in $(seq 1200); do [ -s "$TMP/port" ] && break; sleep 0.05; done
 [ -s "$TMP/port" ] || fail "recording server did not start"
 REC=$(cat "$TMP/port")
 
@@ -74,7 +74,7 @@ run() {
     local want=$1 rc
     shift
     set +e
-    timeout 30 "$AMI" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
+    timeout -k 30 60 "$AMI" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
     rc=$?
     set -e
     [ "$rc" -eq "$want" ] || fail "ami $(printf '%q ' "$@"): exit $rc, want $want; stderr: $(cat "$TMP/err")"
@@ -154,12 +154,16 @@ STALL=$PORT
 run 5 -p "$STALL" --timeout 0.3 action Ping
 AMI_SECRET=amp111 run 0 -p "$SIMPORT" action Ping # control: the same path works
 
-# The secret never reaches argv: look at a running `ami events`.
-"$AMI" -p "$SIMPORT" --secret-file "$TMP/secret" events >/dev/null 2>&1 &
+# The secret never reaches argv: look at a running `ami events` (against
+# the stalling sim, so it is still running), once it has exec'd ami.
+"$AMI" -p "$STALL" --timeout 60 --secret-file "$TMP/secret" events >/dev/null 2>&1 &
 EV=$!
 PIDS+=($EV)
-sleep 0.3
 if [ -r "/proc/$EV/cmdline" ]; then
+    want=$(readlink -f "$AMI")
+    for _ in $(seq 600); do [ "$(readlink -f "/proc/$EV/exe" 2>/dev/null)" = "$want" ] && break; sleep 0.05; done
+    [ "$(readlink -f "/proc/$EV/exe" 2>/dev/null)" = "$want" ] || fail "ami events did not start"
+    tr '\0' ' ' <"/proc/$EV/cmdline" | grep -qF -- "--secret-file" || fail "not ami's argv"
     ! tr '\0' ' ' <"/proc/$EV/cmdline" | grep -qF -- "$SECRET" || fail "the secret is in argv"
 fi
 kill "$EV" 2>/dev/null || true
@@ -171,7 +175,7 @@ run 2 --secret "$SECRET" action Ping
 # Turning verification off is never silent: --insecure warns on stderr.
 if "$AMI" --help 2>&1 | grep -q -- '--insecure'; then
     set +e
-    timeout 30 "$AMI" -p "$REC" --tls --insecure action Ping </dev/null >"$TMP/out" 2>"$TMP/err"
+    timeout -k 30 60 "$AMI" -p "$REC" --tls --insecure action Ping </dev/null >"$TMP/out" 2>"$TMP/err"
     set -e
     no_secret_in_output
     grep -qi "insecure" "$TMP/err" && grep -qi "not verified" "$TMP/err" ||

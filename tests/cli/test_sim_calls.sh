@@ -20,7 +20,7 @@ import re, sys, time
 from simlib import *
 port = int(sys.argv[1])
 
-def events_until(s, pred_pkts, timeout=5.0):
+def events_until(s, pred_pkts, timeout=30.0):
     buf, _ = recv_until(s, lambda b: pred_pkts(packets(b"x\r\n" + b)), timeout)
     return packets(b"x\r\n" + buf)
 
@@ -137,11 +137,33 @@ check([p for p in ps if get(p, "ActionID") == "e5"] == [p for p in packets(fixtu
       if get(p, "ActionID") == "e5"], "Hangup of unknown channel")
 
 # --- Events masks, filters, read permissions (events_mask scenario).
+# A session that only asks whether calls are still up.
+mon = connect(port)
+login(mon, events="off", aid="mon-login")
+
+def calls_active():
+    mon.sendall(action("Command", ActionID="cs", Command="core show channels"))
+    buf, _ = recv_until(mon, lambda b: b" processed\n" in b or b" processed\r\n" in b, 30)
+    m = re.search(rb"(\d+) active calls?", buf)
+    if not m:
+        fail("core show channels: %r" % buf[-300:])
+    return int(m.group(1))
+
 def call_events(sess, extra=b""):
+    """The events one call (600 ms) sends to sess: once the Originate is
+    acknowledged the call exists; once no call is active it is over, and a
+    Ping answered after that comes after every event of the call."""
     sess.sendall(extra + action("Originate", ActionID="o", Channel="Local/100@test", Context="test",
                                 Exten="101", Priority="1", Async="true"))
-    time.sleep(1.0)  # the call lasts 600 ms
-    buf, _ = recv_until(sess, lambda b: False, 0.3)
+    buf, _ = recv_until(sess, lambda b: b"ActionID: o\r\n" in b, 30)
+    check(b"ActionID: o\r\n" in buf, "no Originate response")
+    end = time.time() + 30
+    while calls_active() and time.time() < end:
+        time.sleep(0.05)
+    sess.sendall(action("Ping", ActionID="after-call"))
+    more, _ = recv_until(sess, lambda b: b"ActionID: after-call\r\n" in b and b.endswith(b"\r\n\r\n"), 30)
+    buf += more
+    check(b"ActionID: after-call\r\n" in buf, "no Ping answer after the call")
     return [get(p, "Event") for p in packets(b"x\r\n" + buf) if p[0][0] == "Event"]
 
 m = connect(port)
@@ -184,11 +206,14 @@ check([p for p in ps if get(p, "ActionID") == "w1"] == [p for p in cap if get(p,
 h = connect(port)
 login(h, events="off")
 wt.sendall(action("Events", ActionID="ev", EventMask="user") + action("WaitEvent", ActionID="w2", Timeout="10"))
-time.sleep(0.2)
+# Both actions came in one segment and are handled in order before any
+# answer goes out: once Events is answered, the WaitEvent is waiting.
+buf, _ = recv_until(wt, lambda b: b"ActionID: ev\r\n" in b, 30)
+check(b"ActionID: ev\r\n" in buf, "no answer to Events")
 t0 = time.time()
 h.sendall(action("UserEvent", ActionID="h-ue", UserEvent="WakeUp", Reason="test"))
-ps = events_until(wt, lambda ps: any(get(p, "Event") == "WaitEventComplete" and get(p, "ActionID") == "w2" for p in ps))
-check(time.time() - t0 < 2, "WaitEvent not woken by an event")
+ps = packets(b"x\r\n" + buf) + events_until(wt, lambda ps: any(get(p, "Event") == "WaitEventComplete" and get(p, "ActionID") == "w2" for p in ps))
+check(time.time() - t0 < 8, "WaitEvent not woken by an event (its Timeout is 10 s)")
 w2 = [p for p in ps if get(p, "ActionID") in ("w2", "h-ue")]
 check(w2 == [p for p in cap if get(p, "ActionID") in ("w2", "h-ue")], "WaitEvent with UserEvent: %r" % w2)
 done("test_sim_calls")

@@ -9,19 +9,20 @@ for flag in --listen --allow-remote --users --auth-delay --write-timeout --call-
     oversize-header no-banner wrong-banner trickle; do
     grep -q -- "$flag" <<<"$help" || { echo "FAIL: --help does not mention $flag"; exit 1; }
 done
-rc=0; timeout 5 "$SIM" --listen 0.0.0.0:0 >/dev/null 2>&1 || rc=$?
+rc=0; timeout -k 30 60 "$SIM" --listen 0.0.0.0:0 >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || { echo "FAIL: non-loopback listen exited $rc, want 2"; exit 1; }
-rc=0; timeout 5 "$SIM" --fault nosuch >/dev/null 2>&1 || rc=$?
+rc=0; timeout -k 30 60 "$SIM" --fault nosuch >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || { echo "FAIL: unknown fault exited $rc"; exit 1; }
 
 # SIGTERM and SIGINT end the server cleanly (status 0), clients connected.
 for sig in TERM INT; do
-    start_sim
+    start_sim --verbose
     exec 3<>/dev/tcp/127.0.0.1/"$PORT"
-    sleep 0.1
+    for _ in $(seq 1500); do grep -q ' from ' "$SIMERR" && break; sleep 0.02; done
+    grep -q ' from ' "$SIMERR" || { echo "FAIL: the client was not accepted"; exit 1; }
     kill -"$sig" "$SIMPID"
     rc=0
-    for _ in $(seq 100); do kill -0 "$SIMPID" 2>/dev/null || break; sleep 0.02; done
+    for _ in $(seq 1500); do kill -0 "$SIMPID" 2>/dev/null || break; sleep 0.02; done
     wait "$SIMPID" || rc=$?
     exec 3<&-
     [ "$rc" = 0 ] || { echo "FAIL: SIG$sig exit status $rc"; exit 1; }
@@ -32,7 +33,7 @@ if python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0)
     out="$TMP/v6.out"
     "$SIM" --listen '[::1]:0' >"$out" 2>&1 &
     SIMPIDS+=($!)
-    for _ in $(seq 100); do grep -q listening "$out" 2>/dev/null && break; sleep 0.02; done
+    for _ in $(seq 1500); do grep -q listening "$out" 2>/dev/null && break; sleep 0.02; done
     grep -Eq '^listening on \[::1\]:[0-9]+$' "$out" || { echo "FAIL: v6 listen: $(cat "$out")"; exit 1; }
     V6PORT=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$out")
 else
@@ -43,7 +44,8 @@ start_sim --replay "$FIX/coreshowchannels.raw"; P_REPLAY=$PORT
 start_sim --replay "$FIX/login_ok.raw"; P_REPLAY2=$PORT
 # A Python reader is slow; the firehose sim must not drop it for that.
 start_sim --firehose 200000 --write-timeout 0; P_FIRE=$PORT
-start_sim --firehose 100000000 --write-timeout 100; P_WT=$PORT
+start_sim --firehose 100000000 --write-timeout 100 --verbose; P_WT=$PORT
+export WT_ERR=$SIMERR
 ports="$P_REPLAY $P_REPLAY2 $P_FIRE $P_WT $V6PORT"
 for f in close-mid-packet stop-reading stall garbage oversize-header no-banner wrong-banner; do
     start_sim --fault "$f"; ports="$ports $PORT"
@@ -51,7 +53,7 @@ done
 start_sim --fault trickle --trickle-delay 5; ports="$ports $PORT"
 
 python3 - $ports <<'PY'
-import re, socket, sys, time
+import os, re, socket, sys, time
 from simlib import *
 (p_replay, p_replay2, p_fire, p_wt, p_v6, p_cut, p_noread, p_stall, p_garbage, p_over,
  p_nobanner, p_wrongbanner, p_trickle) = map(int, sys.argv[1:])
@@ -110,7 +112,11 @@ check(b"Ping: Pong" in buf, "actions after the firehose")
 # Write timeout: a client that stops reading is dropped; others go on.
 s = connect(p_wt)
 s.sendall(action("Login", ActionID="1", Username="admin", Secret="amp111"))
-time.sleep(1.0)
+# Read nothing until the simulator says it dropped us (at most 60 s).
+end = time.time() + 60
+while time.time() < end and b"write timed out" not in open(os.environ["WT_ERR"], "rb").read():
+    time.sleep(0.05)
+check(b"write timed out" in open(os.environ["WT_ERR"], "rb").read(), "no write timeout logged")
 total, eof = 0, False
 end = time.time() + 10
 while time.time() < end:

@@ -8,6 +8,7 @@
  */
 #include <ami/adapters/poll.h>
 
+#include "port_hold.h"
 #include "script_server.h"
 #include "sim_process.h"
 
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -35,15 +37,21 @@ typedef struct rc_ctx {
     int pending_status;
     int results;
     int shutdown_events;
+    uint64_t first_down_at; /* ami_async_now() at the first DISCONNECTED */
+    uint64_t up_at;         /* ami_async_now() at the latest UP */
 } rc_ctx;
 
 static void on_state(ami_async *a, ami_async_state st, ami_async_reason why, void *ud)
 {
     (void)a;
     rc_ctx *c = ud;
-    if (st == AMI_ASYNC_UP)
+    if (st == AMI_ASYNC_UP) {
         c->ups++;
+        c->up_at = ami_async_now();
+    }
     if (st == AMI_ASYNC_DISCONNECTED) {
+        if (!c->disconnects)
+            c->first_down_at = ami_async_now();
         c->disconnects++;
         c->last_reason = why;
     }
@@ -109,6 +117,32 @@ static void run_until_ups(rc_ctx *c, int ups, int timeout_ms)
     assert_int_equal(c->ups, ups);
 }
 
+/* Done once nothing received waits for delivery: the queue is empty and
+ * no immediate turn is due (events past the delivery budget are handed out
+ * on the next turn, which the handle asks for with a zero timeout). */
+static int drained(void *ud)
+{
+    ami_async_stats st;
+    ami_async_stats_get(ud, &st);
+    return st.queued == 0 && ami_async_timeout(ud) != 0;
+}
+
+static void drain(ami_async *a)
+{
+    ami_async *hs[1] = {a};
+    assert_int_equal(ami_poll_loop(hs, 1, 30000, drained, a), 1);
+}
+
+static int disconnected(void *ud)
+{
+    return ((rc_ctx *)ud)->disconnects > 0;
+}
+
+static int three_disconnects(void *ud)
+{
+    return ((rc_ctx *)ud)->disconnects >= 3;
+}
+
 static int results_reached(void *ud)
 {
     rc_ctx *c = ud;
@@ -125,26 +159,30 @@ static void send_user_events(rc_ctx *c)
         ami_action *act = NULL;
         assert_int_equal(ami_action_create(&act, "UserEvent"), 0);
         assert_int_equal(ami_action_add(act, "UserEvent", names[i]), 0);
-        assert_int_equal(ami_async_send(c->a, act, 3000, on_result, c, NULL), 0);
+        assert_int_equal(ami_async_send(c->a, act, 20000, on_result, c, NULL), 0);
         ami_action_free(act);
     }
     ami_action *ping = NULL;
     assert_int_equal(ami_action_create(&ping, "Ping"), 0);
-    assert_int_equal(ami_async_send(c->a, ping, 3000, on_result, c, NULL), 0);
+    assert_int_equal(ami_async_send(c->a, ping, 20000, on_result, c, NULL), 0);
     ami_action_free(ping);
     ami_async *hs[1] = {c->a};
-    ami_poll_loop(hs, 1, 3000, results_reached, c);
+    ami_poll_loop(hs, 1, 30000, results_reached, c);
     assert_int_equal(c->results, 3);
     /* Events go out after the read that carried them, within a turn. */
-    ami_poll_loop(hs, 1, 50, NULL, NULL);
+    drain(c->a);
 }
 
 static void test_kill_and_restart(void **state)
 {
     (void)state;
+    /* The test holds the port for its whole life: while ami-sim is down it
+     * refuses (nobody else can be given it), and the restart gets it back. */
+    unsigned port = 0;
+    int held = port_hold(&port);
+    assert_true(held >= 0);
     sim_process sim;
-    assert_int_equal(sim_process_start(&sim, 0, NULL), 0);
-    unsigned port = sim.port;
+    assert_int_equal(sim_process_start(&sim, port, NULL), 0);
     rc_ctx c;
     memset(&c, 0, sizeof c);
     assert_int_equal(ami_async_create(&c.a), 0);
@@ -157,7 +195,7 @@ static void test_kill_and_restart(void **state)
     assert_int_equal(ami_async_add_filter(c.a, "UserEvent: keep", on_result, &c), AMI_ERR_STATE);
     assert_int_equal(ami_async_add_filter(c.a, "UserEvent: keep", NULL, NULL), 0);
     assert_int_equal(ami_async_start(c.a), 0);
-    run_until_ups(&c, 1, 5000);
+    run_until_ups(&c, 1, 30000);
 
     send_user_events(&c);
     assert_int_equal(c.keep, 1);
@@ -168,24 +206,31 @@ static void test_kill_and_restart(void **state)
     ami_action *act = NULL;
     assert_int_equal(ami_action_create(&act, "WaitEvent"), 0);
     assert_int_equal(ami_action_add(act, "Timeout", "30"), 0);
-    assert_int_equal(ami_async_send(c.a, act, 10000, on_pending, &c, NULL), 0);
+    assert_int_equal(ami_async_send(c.a, act, 60000, on_pending, &c, NULL), 0);
     ami_action_free(act);
+    uint64_t kill_at = ami_async_now();
     sim_process_kill(&sim);
 
-    /* Let the client notice and fail a few attempts while nothing listens. */
+    /* Let the client notice (EOF) and fail two attempts while nothing listens. */
     ami_async *hs[1] = {c.a};
-    ami_poll_loop(hs, 1, 300, NULL, NULL);
+    assert_int_equal(ami_poll_loop(hs, 1, 30000, three_disconnects, &c), 1);
     assert_int_equal(c.pending_cb_calls, 1);
     assert_int_equal(c.pending_status, AMI_ERR_DISCONNECTED);
-    assert_true(c.disconnects >= 2); /* EOF, then refused attempts */
+    assert_int_equal(c.disconnects, 3); /* EOF, then refused attempts */
     assert_int_equal(ami_async_get_state(c.a), AMI_ASYNC_DISCONNECTED);
 
+    uint64_t restart_at = ami_async_now();
     assert_int_equal(sim_process_start(&sim, port, NULL), 0);
-    run_until_ups(&c, 2, 5000);
-    ami_poll_loop(hs, 1, 50, NULL, NULL);
+    run_until_ups(&c, 2, 30000);
+    drain(c.a);
     assert_int_equal(c.gaps, 1);
     assert_string_equal(c.gap_reason, "EOF");
-    assert_true(c.gap_ms >= 300);
+    /* The gap spans the outage as the test saw it: it opens when the loss is
+     * noticed (after the kill, before the DISCONNECTED callback) and closes
+     * when the client is back (after the restart, before the UP callback);
+     * 1 ms either side for rounding. */
+    assert_true(c.gap_ms + 1 >= (long)(restart_at - c.first_down_at));
+    assert_true(c.gap_ms <= (long)(c.up_at - kill_at) + 1);
     assert_int_equal(c.pending_cb_calls, 1); /* exactly once, never re-sent */
 
     /* The new server got the filter again: "drop" is still filtered. */
@@ -202,6 +247,7 @@ static void test_kill_and_restart(void **state)
 
     ami_async_free(c.a);
     sim_process_stop(&sim);
+    close(held);
 }
 
 static const char login_ok[] = "Response: Success\r\nActionID: %ID%\r\n"
@@ -231,8 +277,7 @@ static void test_shutdown_reason(void **state)
     ami_async_set_event_cb(c.a, on_event, &c);
     assert_int_equal(ami_async_start(c.a), 0);
     ami_async *hs[1] = {c.a};
-    for (int i = 0; i < 300 && !c.disconnects; i++)
-        ami_poll_loop(hs, 1, 10, NULL, NULL);
+    assert_int_equal(ami_poll_loop(hs, 1, 30000, disconnected, &c), 1);
     assert_int_equal(c.ups, 1);
     assert_int_equal(c.shutdown_events, 1);
     assert_int_equal(c.disconnects, 1);

@@ -137,7 +137,9 @@ static void make(ctx *c, const char *host, unsigned port, ami_tls_config *cfg, c
     ami_async_set_event_cb(c->a, on_event, c);
     ami_async_set_state_cb(c->a, on_state, c);
     ami_async_set_reconnect(c->a, 0, 0, 0, 0);
-    ami_async_set_timeouts(c->a, 5000, 5000);
+    /* Generous: a TLS handshake under valgrind on a loaded machine can take
+     * seconds. */
+    ami_async_set_timeouts(c->a, 30000, 30000);
     assert_int_equal(ami_async_start(c->a), 0);
 }
 
@@ -159,7 +161,7 @@ static void run_until(ctx *c, int (*cond)(void *), int timeout_ms)
 
 static void expect_up_and_working(ctx *c)
 {
-    run_until(c, is_up, 10000);
+    run_until(c, is_up, 60000);
     if (!c->up)
         fail_msg("not up: %s", ami_async_errmsg(c->a));
     ami_action *ping = NULL;
@@ -167,11 +169,11 @@ static void expect_up_and_working(ctx *c)
     assert_int_equal(ami_action_create(&ping, "Ping"), 0);
     assert_int_equal(ami_action_create(&cmd, "Command"), 0);
     assert_int_equal(ami_action_add(cmd, "Command", "core show version"), 0);
-    assert_int_equal(ami_async_send(c->a, ping, 5000, on_ping, c, NULL), 0);
-    assert_int_equal(ami_async_send(c->a, cmd, 5000, on_command, c, NULL), 0);
+    assert_int_equal(ami_async_send(c->a, ping, 30000, on_ping, c, NULL), 0);
+    assert_int_equal(ami_async_send(c->a, cmd, 30000, on_command, c, NULL), 0);
     ami_action_free(ping);
     ami_action_free(cmd);
-    run_until(c, has_results, 10000);
+    run_until(c, has_results, 60000);
     assert_int_equal(ami_result_status(c->ping), 0);
     assert_string_equal(ami_packet_get(ami_result_response(c->ping), "Ping"), "Pong");
     assert_int_equal(ami_result_status(c->command), 0);
@@ -181,7 +183,7 @@ static void expect_up_and_working(ctx *c)
     ami_result_free(c->ping);
     ami_result_free(c->command);
     assert_int_equal(ami_async_logoff(c->a), 0);
-    run_until(c, is_stopped, 5000);
+    run_until(c, is_stopped, 60000);
     assert_int_equal(c->last_reason, AMI_ASYNC_REASON_GOODBYE);
 }
 
@@ -204,7 +206,7 @@ static void test_good_certificate(void **state)
  * why. */
 static void expect_verify_stop(ctx *c, unsigned port, const char *reason)
 {
-    run_until(c, is_stopped, 10000);
+    run_until(c, is_stopped, 60000);
     assert_false(c->up);
     assert_int_equal(c->last_reason, AMI_ASYNC_REASON_CONNECT);
     char where[64];
@@ -267,7 +269,7 @@ static void test_client_certificate(void **state)
     ami_async_free(c.a);
 
     make(&c, "localhost", sp.port, config(ca.ca, NULL), "on");
-    run_until(&c, is_stopped, 10000);
+    run_until(&c, is_stopped, 60000);
     assert_false(c.up);
     if (!strstr(ami_async_errmsg(c.a), "certificate required"))
         fail_msg("unexpected message: %s", ami_async_errmsg(c.a));
@@ -282,7 +284,7 @@ static void test_plain_server(void **state)
     assert_int_equal(sim_process_start(&sp, 0, NULL), 0);
     ctx c;
     make(&c, "127.0.0.1", sp.port, config(ca.ca, NULL), "on");
-    run_until(&c, is_stopped, 10000);
+    run_until(&c, is_stopped, 60000);
     assert_int_equal(c.last_reason, AMI_ASYNC_REASON_CONNECT);
     if (!strstr(ami_async_errmsg(c.a), "TLS port"))
         fail_msg("unexpected message: %s", ami_async_errmsg(c.a));
@@ -297,7 +299,7 @@ static void test_firehose(void **state)
     start_sim(&sp, ca.server_cert, ca.server_key, NULL, "50000");
     ctx c;
     make(&c, "localhost", sp.port, config(ca.ca, NULL), "on");
-    run_until(&c, has_done, 60000);
+    run_until(&c, has_done, 120000);
     assert_false(c.stopped);
     assert_string_equal(c.count, "50000");
     assert_int_equal(c.events, 50000);

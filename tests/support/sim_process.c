@@ -12,7 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define START_TIMEOUT_MS 5000
+/* Generous: a sanitized build on a loaded machine can take seconds. */
+#define START_TIMEOUT_MS 30000
 #define MAX_LIVE         32
 
 /* Children still running: killed at exit, so a failed assertion (cmocka
@@ -99,6 +100,13 @@ static int start_once(sim_process *sp, unsigned port, const char *const *extra, 
     argv[n++] = sim_process_path();
     argv[n++] = "--listen";
     argv[n++] = listen;
+    /* ami-sim drops a client whose socket accepts nothing for 100 ms, as
+     * Asterisk does; on a loaded machine a client that reads as it should
+     * may still not be scheduled for that long. Tests that are not about
+     * the write timeout get a generous one; a test's own --write-timeout
+     * in extra comes later and wins. */
+    argv[n++] = "--write-timeout";
+    argv[n++] = SIM_TEST_WRITE_TIMEOUT;
     for (size_t i = 0; extra && extra[i] && n < 63; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;

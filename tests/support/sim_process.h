@@ -14,10 +14,16 @@ typedef struct sim_process {
     unsigned port;
 } sim_process;
 
-/* Start `ami-sim --listen 127.0.0.1:<port> <extra...>` (extra is
- * NULL-terminated, may be NULL). Returns 0 once it listens, -1 on failure
- * (message on stderr). Retries for a while if the port is still taken
- * (a restart on the same port right after a kill). */
+/* The write timeout (ms) every test's ami-sim gets unless the test passes
+ * its own --write-timeout: long enough that a loaded, sanitized machine
+ * never makes it drop a client that reads. */
+#define SIM_TEST_WRITE_TIMEOUT "30000"
+
+/* Start `ami-sim --listen 127.0.0.1:<port> --write-timeout
+ * SIM_TEST_WRITE_TIMEOUT <extra...>` (extra is NULL-terminated, may be
+ * NULL; an option in extra overrides the default before it). Returns 0 once it listens, -1 on
+ * failure (message on stderr). Retries for a while if the port is still taken (a restart on the
+ * same port right after a kill). */
 int sim_process_start(sim_process *sp, unsigned port, const char *const *extra);
 
 /* SIGTERM, wait up to 5 s, then SIGKILL. Returns the exit status or -1. */

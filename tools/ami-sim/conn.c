@@ -264,6 +264,9 @@ void sim_conn_timers(sim_conn *c, uint64_t now)
     if (c->dead)
         return;
     if (c->blocked_since && o->write_timeout_ms > 0 &&
+        now >= c->blocked_since + (uint64_t)o->write_timeout_ms)
+        sim_conn_flush(c, now); /* the client may have read while we were not scheduled */
+    if (c->blocked_since && o->write_timeout_ms > 0 &&
         now >= c->blocked_since + (uint64_t)o->write_timeout_ms) {
         if (o->verbose)
             fprintf(stderr, "ami-sim: conn %u: write timed out, dropping\n", c->id);
