@@ -62,6 +62,11 @@ AMI_EXPORT int ami_client_next_event(ami_client *c, int timeout_ms, ami_packet *
  * called from inside ami_client_call / ami_client_next_event. */
 AMI_EXPORT void ami_client_set_event_cb(ami_client *c, ami_event_cb cb, void *user_data);
 
+/* Tap every byte read and written on this client's connections (and an
+ * AMI_WIRE_EOF when the server closes), for recording a session; see
+ * ami_wire_cb in ami.h. Set it before ami_client_connect to see the
+ * banner. NULL turns it off. */
+AMI_EXPORT void ami_client_set_wire_cb(ami_client *c, ami_wire_cb cb, void *user_data);
 /* Send Logoff and wait for Response: Goodbye, then close. */
 AMI_EXPORT int ami_client_logoff(ami_client *c, int timeout_ms);
 
