@@ -11,6 +11,7 @@
  *                    HangupRequest, BridgeLeave, Hangup x2, BridgeDestroy,
  *                    Cdr x2, DeviceStateChange.
  */
+#include "orig_fail.h"
 #include "sim.h"
 
 #include <ctype.h>
@@ -405,6 +406,8 @@ void sim_action_originate(sim_conn *c, const ami_packet *p, const char *id)
         sim_send_error(c, id, "Invalid channel");
         return;
     }
+    if (sim_originate_failure(c, p, id))
+        return;
 
     sim_call *call = sim_xmalloc(sizeof *call);
     memset(call, 0, sizeof *call);
@@ -454,6 +457,7 @@ void sim_action_originate(sim_conn *c, const ami_packet *p, const char *id)
     snprintf(call->one->context, sizeof call->one->context, "%s", lctx);
     snprintf(call->one->exten, sizeof call->one->exten, "%s", lexten);
     call->one->call = call;
+    sim_originate_ids(s, call, p);
     if (!app || !*app)
         call->one->priority = 1;
     (void)pi;
@@ -472,6 +476,7 @@ void sim_action_originate(sim_conn *c, const ami_packet *p, const char *id)
 
 void sim_calls_run(sim *s, uint64_t now)
 {
+    sim_failures_run(s, now);
     /* Restart the scan after each step: a step can resume a connection
      * whose next action adds or ends calls. */
     for (;;) {
@@ -497,7 +502,7 @@ void sim_calls_run(sim *s, uint64_t now)
 
 uint64_t sim_calls_next_deadline(const sim *s)
 {
-    uint64_t d = AMI_NO_DEADLINE;
+    uint64_t d = sim_failures_next_deadline();
     for (const sim_call *call = s->calls; call; call = call->next)
         if (call->next_at < d)
             d = call->next_at;
@@ -514,6 +519,7 @@ size_t sim_calls_active(const sim *s)
 
 void sim_calls_free(sim *s)
 {
+    sim_failures_free();
     while (s->calls)
         call_free(s, s->calls);
     while (s->chans)

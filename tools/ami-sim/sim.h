@@ -102,8 +102,8 @@ typedef struct sim_chan {
     struct sim_chan *next;
     struct sim_call *call;
     char name[128];
-    char uniqueid[32];
-    char linkedid[32];
+    char uniqueid[160]; /* Asterisk allows 150 (ChannelId) */
+    char linkedid[160];
     int state; /* 0 Down, 4 Ring, 6 Up */
     char cid_num[64], cid_name[64];
     char conn_num[64], conn_name[64];

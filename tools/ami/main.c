@@ -20,6 +20,12 @@ static const char usage_text[] =
     "                               output as Asterisk's console does\n"
     "  events                       print events until Ctrl-C, --count or --until\n"
     "  decode [FILE|-]              parse a raw AMI byte stream (no network)\n"
+    "  describe ACTION              the server's documentation of an action, parsed\n"
+    "  describe --event NAME        ... of an event\n"
+    "  originate Key=Value ...      originate a call (Channel=... and Context/Exten/\n"
+    "                               Priority or Application/Data); --wait follows it\n"
+    "  shell                        interactive console: line editing, history, Tab\n"
+    "                               completion from the server's own documentation\n"
     "\n"
     "Connection (defaults from AMI_HOST, AMI_PORT, AMI_USER):\n"
     "  -H, --host HOST[:PORT]   host name, IPv4 or [IPv6] address (default localhost)\n"
@@ -69,6 +75,16 @@ static const char usage_text[] =
     "                           lost server ends the stream (status 3)\n"
     "      --tag                add \"Server: host:port\" first to every packet (the\n"
     "                           default with more than one -H)\n"
+    "action:\n"
+    "      --check              refuse (status 2, nothing sent) when a header the\n"
+    "                           server documents as required is missing\n"
+    "originate:\n"
+    "      --wait               wait for the OriginateResponse and follow the call to\n"
+    "                           its hangup (statuses 0, 1, 5, 6, 7 below)\n"
+    "action, events, shell, originate:\n"
+    "      --record BASE        keep every byte of the session in BASE.raw (server),\n"
+    "                           BASE.sent (client; login secret masked) and\n"
+    "                           BASE.timeline (replay: ami-sim --replay BASE.raw)\n"
     "decode:\n"
     "      --chunk N            feed the parser N bytes at a time\n"
     "\n"
@@ -82,7 +98,10 @@ static const char usage_text[] =
     "     violation or limit, a TLS certificate that did not verify), or the\n"
     "     output could not be written\n"
     "  4  authentication failed\n"
-    "  5  timeout\n";
+    "  5  timeout (originate --wait: no answer within Timeout)\n"
+    "  6  originate --wait: the call was busy\n"
+    "  7  originate --wait: the call failed (no such channel, congestion, ...)\n"
+    "  1  (originate --wait) the Originate was refused\n";
 
 void tool_err(const char *fmt, ...)
 {
@@ -139,7 +158,11 @@ enum opt_id {
     OPT_CERT,
     OPT_KEY,
     OPT_TLS_SERVER_NAME,
-    OPT_INSECURE
+    OPT_INSECURE,
+    OPT_EVENT,
+    OPT_CHECK,
+    OPT_WAIT,
+    OPT_RECORD
 };
 
 struct opt_def {
@@ -174,6 +197,10 @@ static const struct opt_def opt_defs[] = {
     {"key", 0, 1, OPT_KEY},
     {"tls-server-name", 0, 1, OPT_TLS_SERVER_NAME},
     {"insecure", 0, 0, OPT_INSECURE},
+    {"event", 0, 0, OPT_EVENT},
+    {"check", 0, 0, OPT_CHECK},
+    {"wait", 0, 0, OPT_WAIT},
+    {"record", 0, 1, OPT_RECORD},
 };
 
 int tool_usage_error(const char *fmt, ...)
@@ -185,6 +212,22 @@ int tool_usage_error(const char *fmt, ...)
     va_end(ap);
     tool_err("%s — see ami --help", msg);
     return TOOL_EXIT_USAGE;
+}
+
+/* Options of describe/action/originate/--record used with another
+ * command: the message, or NULL. */
+static const char *tool_opts_scope(const tool_opts *o, const char *cmd)
+{
+    if (o->doc_event && strcmp(cmd, "describe") != 0)
+        return "--event only applies to the describe command";
+    if (o->check && strcmp(cmd, "action") != 0)
+        return "--check only applies to the action command";
+    if (o->wait && strcmp(cmd, "originate") != 0)
+        return "--wait only applies to the originate command";
+    if (o->record && strcmp(cmd, "action") != 0 && strcmp(cmd, "events") != 0 &&
+        strcmp(cmd, "shell") != 0 && strcmp(cmd, "originate") != 0)
+        return "--record applies to the action, events, shell and originate commands";
+    return NULL;
 }
 
 static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
@@ -246,6 +289,20 @@ static int apply(tool_opts *o, enum opt_id id, const char *name, const char *val
         break;
     case OPT_INSECURE:
         o->insecure = 1;
+        break;
+    case OPT_EVENT:
+        o->doc_event = 1;
+        break;
+    case OPT_CHECK:
+        o->check = 1;
+        break;
+    case OPT_WAIT:
+        o->wait = 1;
+        break;
+    case OPT_RECORD:
+        if (!*val)
+            return tool_usage_error("--record needs a file name prefix, e.g. --record /tmp/s");
+        o->record = val;
         break;
     case OPT_PORT:
         o->port_arg = val;
@@ -404,14 +461,18 @@ int main(int argc, char **argv)
         return rc;
     }
     if (npos == 0)
-        return tool_usage_error("missing COMMAND (action, cli, events or decode)");
+        return tool_usage_error(
+            "missing COMMAND (action, cli, events, decode, describe, originate or shell)");
     const char *cmd = argv[0];
     o.args = argv + 1;
     o.nargs = npos - 1;
 
     int is_events = strcmp(cmd, "events") == 0;
+    const char *scope = tool_opts_scope(&o, cmd);
     int is_decode = strcmp(cmd, "decode") == 0;
-    if (o.events_only_opt && !is_events) {
+    if (scope) {
+        rc = tool_usage_error("%s", scope);
+    } else if (o.events_only_opt && !is_events) {
         rc = tool_usage_error("--%s only applies to the events command", o.events_only_opt);
     } else if (o.decode_only_opt && !is_decode) {
         rc = tool_usage_error("--%s only applies to the decode command", o.decode_only_opt);
@@ -423,8 +484,16 @@ int main(int argc, char **argv)
         rc = tool_cmd_events(&o);
     } else if (is_decode) {
         rc = tool_cmd_decode(&o);
+    } else if (strcmp(cmd, "describe") == 0) {
+        rc = tool_cmd_describe(&o);
+    } else if (strcmp(cmd, "originate") == 0) {
+        rc = tool_cmd_originate(&o);
+    } else if (strcmp(cmd, "shell") == 0) {
+        rc = tool_cmd_shell(&o);
     } else {
-        rc = tool_usage_error("unknown command '%s': use action, cli, events or decode", cmd);
+        rc = tool_usage_error("unknown command '%s': use action, cli, events, decode, describe, "
+                              "originate or shell",
+                              cmd);
     }
     tool_filter_free(&o.filter);
     tool_filter_free(&o.until);
