@@ -1,4 +1,6 @@
 /* ami-sim: command-line options, start-up and shutdown. */
+#include "actionlog.h"
+#include "replay_timeline.h"
 #include "sim.h"
 
 #include <arpa/inet.h>
@@ -36,6 +38,9 @@ static void usage(FILE *f)
             "  --call-duration MS    how long an originated call stays up (default 2000)\n"
             "  --replay FILE         answer each action with the next response recorded\n"
             "                        in FILE (a fixture .raw) plus the events after it\n"
+            "  --replay-timing       with --replay: send FILE's chunks with the TCP chunking\n"
+            "                        and timing of its .timeline, bytes unchanged\n"
+            "  --log-actions FILE    append every action received to FILE (wire form)\n"
             "  --firehose N          after Login, send N events as fast as the client\n"
             "                        reads, then \"Event: SimDone\" with \"Count: N\"\n"
             "  --fault NAME          misbehave (repeatable): %s\n"
@@ -131,7 +136,9 @@ enum {
     OPT_TLS_KEY,
     OPT_TLS_CA,
     OPT_HELP,
-    OPT_VERSION
+    OPT_VERSION,
+    OPT_REPLAY_TIMING,
+    OPT_LOG_ACTIONS
 };
 
 int main(int argc, char **argv)
@@ -152,6 +159,8 @@ int main(int argc, char **argv)
         {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
         {"tls-key", required_argument, NULL, OPT_TLS_KEY},
         {"tls-ca", required_argument, NULL, OPT_TLS_CA},
+        {"replay-timing", no_argument, NULL, OPT_REPLAY_TIMING},
+        {"log-actions", required_argument, NULL, OPT_LOG_ACTIONS},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -229,6 +238,12 @@ int main(int argc, char **argv)
         case OPT_VERBOSE:
             o->verbose = 1;
             break;
+        case OPT_REPLAY_TIMING:
+            o->replay_timing = 1;
+            break;
+        case OPT_LOG_ACTIONS:
+            o->log_actions = optarg;
+            break;
         case OPT_TLS_CERT:
             o->tls_cert = optarg;
             break;
@@ -270,7 +285,15 @@ int main(int argc, char **argv)
     } else {
         sim_users_default(&s);
     }
+    if (o->replay_timing && !o->replay_file) {
+        fprintf(stderr, "ami-sim: --replay-timing needs --replay FILE\n");
+        return 2;
+    }
     if (o->replay_file && sim_replay_load(&s, o->replay_file) != 0)
+        return 1;
+    if (o->replay_timing && sim_timeline_load(o->replay_file) != 0)
+        return 1;
+    if (o->log_actions && sim_log_open(o->log_actions) != 0)
         return 1;
     sim_var_set(&s.globals, "GLOBALVAR", "initial-value");
     if (o->firehose)
@@ -293,6 +316,8 @@ int main(int argc, char **argv)
     sim_vars_free(&s.globals);
     sim_users_free(&s);
     sim_replay_free(&s);
+    sim_timeline_free();
+    sim_log_close();
     sim_buf_free(&s.firehose_block);
     sim_tls_free(&s);
     return rc;

@@ -170,6 +170,10 @@ typedef struct sim_conn {
     uint64_t next_trickle;
 
     size_t replay_pos;
+    /* --replay-timing (replay_timeline.c) */
+    size_t tl_pos;     /* next timeline line */
+    size_t tl_rx;      /* bytes the client sent */
+    uint64_t tl_since; /* when the previous timeline line was done */
 
     char local_desc[96], remote_desc[96];
 
@@ -194,6 +198,8 @@ typedef struct sim_options {
     int trickle_ms;
     size_t max_output;
     const char *replay_file;
+    int replay_timing;       /* --replay-timing: follow FILE's .timeline */
+    const char *log_actions; /* --log-actions FILE: every action received */
     uint64_t firehose;
     unsigned faults;
     int verbose;

@@ -335,6 +335,9 @@ int tool_doc_parse(const char *const *lines, const size_t *lens, size_t n, int i
         span s = trim(lines[i], lens[i]);
         if (s.n)
             nonblank++;
+        /* manager.c's answer for an event it does not know. */
+        if (is_event && nonblank == 1 && starts(s, "Could not find event '"))
+            return TOOL_DOC_EMPTY;
         if (title_of(s, is_event, &name)) {
             i++;
             break;
