@@ -9,6 +9,8 @@ packages=(
   libssl-dev                         # OpenSSL: MD5 challenge login (TLS later)
   libcmocka-dev                      # unit-test framework
   libjansson-dev                     # JSON output of the `ami` tool
+  libedit-dev                        # `ami shell`: line editing, history, completion
+  tmux                               # the `ami shell` tests drive it in a terminal
   jq python3                         # the CLI tests check JSON with jq; scripted peers
   clang-format valgrind procps
   libuv1-dev libev-dev libevent-dev  # event-loop adapter tests (optional)
