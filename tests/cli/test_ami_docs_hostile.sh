@@ -5,6 +5,8 @@
 # `ami action --check` and `ami shell` warn and fall back to plain input
 # (the action is sent unchecked); nothing crashes.
 source "$(dirname "$0")/ami_lib.sh"
+# libedit's own leak (see the file), for the ASan build.
+export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/lsan_libedit.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export AMI_SECRET=secret
 
 cat >"$TMP/server.py" <<'PY'

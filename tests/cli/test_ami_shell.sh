@@ -5,6 +5,8 @@
 # a line is half typed, filters, help, cli, Ctrl-C giving up on a waiting
 # action, Ctrl-D, history across runs, --record.
 source "$(dirname "$0")/ami_lib.sh"
+# libedit's own leak (see the file), for the ASan build.
+export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/lsan_libedit.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 command -v tmux >/dev/null || fail "tmux is needed (scripts/install-deps.sh)"
 export AMI_SECRET=amp111
 TSOCK="$TMP/tmux.sock"
