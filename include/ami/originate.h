@@ -54,7 +54,7 @@ AMI_EXPORT int ami_originate_match(const ami_originate_info *info, const ami_pac
 /* The Reason: of an OriginateResponse, or -1 when absent or not a number. */
 AMI_EXPORT int ami_originate_reason(const ami_packet *response);
 /* "answered", "busy", "no answer", "congestion", "failed", "hung up", or
- * "reason N" (static storage for the known ones; "unknown" otherwise). */
+ * "unknown" (static strings). */
 AMI_EXPORT const char *ami_originate_reason_text(int reason);
 
 /* Prepare and send `a` on c, then wait up to timeout_ms (-1: no limit) for
