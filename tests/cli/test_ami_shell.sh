@@ -37,7 +37,12 @@ $(pane)"
 # last_line REGEX: the cursor's line (the last non-empty one) matches.
 last_line() {
     for _ in $(seq 400); do
-        [[ "$(pane | grep -v '^$' | tail -1)" =~ $1 ]] && return 0
+        # As shown, or without the blanks a longer line left behind.
+        local l
+        l=$(pane | grep -v '^$' | tail -1)
+        [[ "$l" =~ $1 ]] && return 0
+        l=$(printf '%s' "$l" | sed 's/ *$//')
+        [[ "$l" =~ $1 ]] && return 0
         sleep 0.05
     done
     fail "the last line is not '$1': $(pane | grep -v '^$' | tail -3)"
@@ -110,6 +115,18 @@ keys 'Ping' Enter
 for _ in $(seq 200); do [ "$(pane | grep -c '^Ping: Pong$')" = 2 ] && break; sleep 0.05; done
 [ "$(pane | grep -c '^Ping: Pong$')" = 2 ] || fail "no Ping after Ctrl-C: $(pane)"
 
+# Ctrl-C at the prompt discards the line being typed.
+keys 'Getvar Variable=DISCARDED'
+last_line 'DISCARDED$'
+keys C-c
+last_line '^ami> $'
+keys Enter
+[ "$(sent '^Variable: DISCARDED$')" = 0 ] || fail "Ctrl-C sent the line"
+# Lower-case shell commands, capitalised AMI actions of the same name.
+keys 'Filter Operation=Add Filter=Event:\ UserEvent' Enter
+wait_pane '^Message: Success$'
+[ "$(sent '^Action: Filter$')" = 1 ] || fail "Filter (the action) was not sent"
+
 # Ctrl-D leaves (status 0); the recording is complete and masked.
 keys C-d
 wait_pane '^SHELL-EXIT=0$'
@@ -124,6 +141,8 @@ grep -q $'^UserEvent: HalfTyped\r$' "$TMP/rec.raw" || fail "shell --record lacks
 S=two
 start_shell two ""
 wait_pane "^connected to localhost:$PORT"
+keys Up
+last_line '^ami> Filter Operation=Add Filter=Event:\\ UserEvent$'
 keys Up
 last_line '^ami> Ping$'
 keys C-u 'Originate Exten=1' Enter

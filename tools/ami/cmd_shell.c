@@ -37,6 +37,7 @@ static const char help_text[] =
     "  filter               lists the filters, filter clear removes them\n"
     "  cli COMMAND...       run a CLI command (the Command action)\n"
     "  reconnect            close the connection and connect again\n"
+    "These commands are lower case: Events and Filter are the AMI actions.\n"
     "  quit, exit, Ctrl-D   leave; Ctrl-C stops waiting for an answer\n";
 
 static void print_result(shell *sh, const ami_result *r)
@@ -303,27 +304,26 @@ static void wire_form(shell *sh, const char *first)
         free(kv[i]);
 }
 
+/* The shell's own commands are lower case; the AMI actions of the same
+ * names are typed as Asterisk spells them (Events, Filter). */
 static void dispatch(shell *sh, int argc, const char **argv)
 {
     const char *w = argv[0];
-    if (strcasecmp(w, "help") == 0 || strcmp(w, "?") == 0)
+    if (strcmp(w, "help") == 0 || strcmp(w, "?") == 0)
         cmd_help(sh, argc, argv);
-    else if (strcasecmp(w, "events") == 0 && argc <= 2 && !strchr(argc > 1 ? argv[1] : "", '='))
+    else if (strcmp(w, "events") == 0)
         cmd_events(sh, argc, argv);
-    else if (strcasecmp(w, "filter") == 0 &&
-             (argc == 1 || strcasecmp(argv[1], "clear") == 0 || strchr(argv[1], '=')))
+    else if (strcmp(w, "filter") == 0)
         cmd_filter(sh, argc, argv);
-    else if (strcasecmp(w, "cli") == 0)
+    else if (strcmp(w, "cli") == 0)
         cmd_cli(sh, argc, argv);
-    else if (strcasecmp(w, "reconnect") == 0 && argc == 1)
+    else if (strcmp(w, "reconnect") == 0 && argc == 1)
         cmd_reconnect(sh);
-    else if ((strcasecmp(w, "quit") == 0 || strcasecmp(w, "exit") == 0) && argc == 1)
+    else if ((strcmp(w, "quit") == 0 || strcmp(w, "exit") == 0) && argc == 1)
         sh->quit = 1;
     else {
         char **kv = (char **)argv;
-        if (argc > 1 && refuse_missing(sh, w, kv + 1, argc - 1))
-            return;
-        if (argc == 1 && refuse_missing(sh, w, kv + 1, 0))
+        if (refuse_missing(sh, w, kv + 1, argc - 1))
             return;
         ami_action *a = NULL;
         if (tool_action_build(w, kv, argc, &a) != 0)

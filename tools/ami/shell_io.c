@@ -176,7 +176,7 @@ static unsigned char complete_fn(EditLine *el, int ch)
     char *ws = line + upto;
     while (ws > line && ws[-1] != ' ' && ws[-1] != '\t')
         ws--;
-    char first[128] = "", second[128] = "";
+    char first[128] = "";
     int nwords = 0;
     for (char *p = line; p < ws;) {
         while (p < ws && (*p == ' ' || *p == '\t'))
@@ -187,8 +187,6 @@ static unsigned char complete_fn(EditLine *el, int ch)
         if (e > p) {
             if (nwords == 0)
                 snprintf(first, sizeof first, "%.*s", (int)(e - p), p);
-            else if (nwords == 1)
-                snprintf(second, sizeof second, "%.*s", (int)(e - p), p);
             nwords++;
         }
         p = e;
@@ -196,7 +194,7 @@ static unsigned char complete_fn(EditLine *el, int ch)
     cands c = {0};
     const char *word = ws;
     size_t wl = strlen(word);
-    int actions_ctx = nwords == 0 || (nwords == 1 && strcasecmp(first, "help") == 0);
+    int actions_ctx = nwords == 0 || (nwords == 1 && strcmp(first, "help") == 0);
     const tool_doc *doc = NULL;
     if (actions_ctx) {
         shell_actions_load(sh);
@@ -217,11 +215,10 @@ static unsigned char complete_fn(EditLine *el, int ch)
             for (size_t i = 0; i < doc->nparams; i++)
                 cand_add(&c, doc->params[i].name);
         }
-    } else if (nwords == 1 && strcasecmp(first, "events") == 0) {
+    } else if (nwords == 1 && strcmp(first, "events") == 0) {
         cand_add(&c, "on");
         cand_add(&c, "off");
     }
-    (void)second;
     /* Keep those that start with the word (any case). */
     size_t k = 0;
     for (size_t i = 0; i < c.n; i++)
