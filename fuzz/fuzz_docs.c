@@ -65,8 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < d.nparams; i++) {
             if (!is_name(d.params[i].name))
                 abort();
-            if (tool_doc_param_find(&d, d.params[i].name, strlen(d.params[i].name)) !=
-                &d.params[i])
+            if (tool_doc_param_find(&d, d.params[i].name, strlen(d.params[i].name)) != &d.params[i])
                 abort(); /* a header listed twice */
         }
         for (size_t i = 0; i < d.nargs; i++)
