@@ -6,7 +6,9 @@
  * recorded (the chunk's sent_off) and the recorded gap since the previous
  * timeline line has passed again; an `eof` line closes the connection.
  * The bytes are the recording's, unchanged (no ActionID rewriting): the
- * client is expected to be a replay of the .sent side.
+ * client is expected to be a replay of the .sent side (the gate counts
+ * bytes: a live client with another secret length or other ActionIDs
+ * wants the plain --replay).
  */
 #ifndef AMI_SIM_REPLAY_TIMELINE_H
 #define AMI_SIM_REPLAY_TIMELINE_H
