@@ -92,7 +92,8 @@ static const char usage_text[] =
     "\n"
     "Exit status:\n"
     "  0  success\n"
-    "  1  the server answered Response: Error (its Message: is printed on stderr)\n"
+    "  1  the server answered Response: Error (its Message: is printed on stderr);\n"
+    "     describe: the server does not document that name\n"
     "  2  usage error, including a value libami refuses (CR or LF: nothing is sent)\n"
     "  3  connection failed or broke (refused, closed, not an AMI server, protocol\n"
     "     violation or limit, a TLS certificate that did not verify), or the\n"
@@ -100,8 +101,7 @@ static const char usage_text[] =
     "  4  authentication failed\n"
     "  5  timeout (originate --wait: no answer within Timeout)\n"
     "  6  originate --wait: the call was busy\n"
-    "  7  originate --wait: the call failed (no such channel, congestion, ...)\n"
-    "  1  (originate --wait) the Originate was refused\n";
+    "  7  originate --wait: the call failed (no such channel, congestion, ...)\n";
 
 void tool_err(const char *fmt, ...)
 {
