@@ -255,8 +255,12 @@ static void wire_form(shell *sh, const char *first)
     while (*v == ' ' || *v == '\t')
         v++;
     char name[128];
-    snprintf(name, sizeof name, "%s", v);
-    size_t nl = strlen(name);
+    size_t nl = strlen(v);
+    if (nl >= sizeof name) {
+        tool_err("wire form: the action name is too long — nothing was sent");
+        return;
+    }
+    memcpy(name, v, nl + 1);
     while (nl && (name[nl - 1] == ' ' || name[nl - 1] == '\r'))
         name[--nl] = '\0';
     char *kv[WIRE_MAX_LINES + 1];
