@@ -2,9 +2,7 @@
  * OtherChannelId set up front, answered by its OriginateResponse. */
 #include <ami/originate.h>
 
-#include "internal.h"
-#include "net.h"
-
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +11,13 @@
 #include <unistd.h>
 
 static unsigned long id_counter;
+
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 /* Unique enough across processes and restarts: wall time, pid and a
  * counter. Asterisk only needs it unique among its live channels. */
@@ -105,7 +110,7 @@ int ami_client_originate(ami_client *c, ami_action *a, int timeout_ms, ami_origi
     int rc = ami_originate_prepare(a, info);
     if (rc)
         return rc;
-    uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : ami__monotonic_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : monotonic_ms() + (uint64_t)timeout_ms;
     ami_result *r = NULL;
     rc = ami_client_call(c, a, timeout_ms, &r);
     if (r && ami_result_action_id(r))
@@ -116,7 +121,7 @@ int ami_client_originate(ami_client *c, ami_action *a, int timeout_ms, ami_origi
     for (;;) {
         int left = -1;
         if (deadline != UINT64_MAX) {
-            uint64_t now = ami__monotonic_ms();
+            uint64_t now = monotonic_ms();
             if (now >= deadline)
                 return AMI_ERR_TIMEOUT;
             left = deadline - now > 0x7fffffff ? 0x7fffffff : (int)(deadline - now);

@@ -163,4 +163,22 @@ wait_pane 'Originate needs Channel'
 [ "$(sent '^Command: manager show command Originate$')" = 2 ] || fail "tampered cache used"
 keys 'quit' Enter
 wait_pane '^SHELL-EXIT=0$'
+# No server at start: the shell says so, keeps trying with the same
+# options, and says when it is connected.
+sim gone
+GONE=$PORT
+kill "${PIDS[-1]}"
+wait "${PIDS[-1]}" 2>/dev/null || true
+PORT=$GONE
+S=four
+start_shell four "--timeout 0.5"
+wait_pane "still trying in the background"
+last_line '^ami \(not connected\)> $'
+timeout 120 "$SIM" --listen "127.0.0.1:$GONE" >"$TMP/back.out" 2>&1 &
+PIDS+=($!)
+wait_pane "^ami: connected to localhost:$GONE$"
+keys 'Ping' Enter
+wait_pane '^Ping: Pong$'
+keys C-d
+wait_pane '^SHELL-EXIT=0$'
 echo "shell: ok"

@@ -420,8 +420,13 @@ int tool_cmd_shell(tool_opts *o)
             rc = sh.stop_code;
         } else {
             if (sh.up)
-                printf("connected to %s (%s) — Tab completes, help for help, Ctrl-D leaves\n",
-                       o->servers[0].where, "AMI");
+                printf("connected to %s — Tab completes, help for help, Ctrl-D leaves\n",
+                       o->servers[0].where);
+            else
+                tool_err("%s: %s — still trying in the background (the prompt says when "
+                         "connected)",
+                         o->servers[0].where, ami_async_errmsg(sh.a));
+            sh.loop_started = 1;
             loop(&sh);
         }
     }

@@ -50,6 +50,7 @@ typedef struct shell {
     int events_on;      /* print events */
     tool_filter filter; /* `filter Key=GLOB` */
     int quit;
+    int loop_started; /* the first wait for the connection is over */
 
     /* libedit */
     EditLine *el;

@@ -46,8 +46,8 @@ static void on_state(ami_async *a, ami_async_state state, ami_async_reason why, 
     shell *sh = ud;
     const char *where = sh->o->servers[0].where;
     if (state == AMI_ASYNC_UP) {
-        if (sh->was_up)
-            shell_print(sh, "ami: connected to %s again\n", where);
+        if (sh->was_up || sh->loop_started)
+            shell_print(sh, "ami: connected to %s%s\n", where, sh->was_up ? " again" : "");
         sh->up = 1;
         sh->was_up = 1;
         /* A new connection may be a new server version: names and
