@@ -13,6 +13,14 @@ TSOCK="$TMP/tmux.sock"
 cleanup() {
     tmux -S "$TSOCK" kill-server 2>/dev/null || true
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    # Bounded: a sim that does not exit (seen once: LeakSanitizer's exit
+    # check stuck on a loaded machine) is killed with its `timeout` parent,
+    # so no process outlives the test.
+    for p in "${PIDS[@]}"; do
+        for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+        pkill -KILL -P "$p" 2>/dev/null || true
+        kill -KILL "$p" 2>/dev/null || true
+    done
     rm -rf "$TMP"
 }
 sim shell --log-actions "$TMP/actions.log"
