@@ -11,7 +11,8 @@ packages=(
   libcmocka-dev                      # unit-test framework
   libjansson-dev                     # JSON output of the `ami` tool
   libncurses-dev                     # `ami top`'s full-screen view (ncursesw)
-  tmux                               # the CLI tests drive `ami top` in a terminal
+  tmux                               # the CLI tests drive `ami top` and `ami shell` in a terminal
+  libedit-dev                        # `ami shell`: line editing, history, completion
   jq python3                         # the CLI tests check JSON with jq; scripted peers
   clang-format valgrind procps
   libuv1-dev libev-dev libevent-dev  # event-loop adapter tests (optional); libuv: amid's loop

@@ -368,6 +368,18 @@ typedef void (*ami_event_cb)(ami_session *s, const ami_packet *event, void *user
 
 #define AMI_NO_DEADLINE UINT64_MAX
 
+/* Which way bytes went on the wire (see ami_session_set_wire_cb). */
+typedef enum ami_wire_dir {
+    AMI_WIRE_RECV = 0, /* bytes the server sent, as they were read */
+    AMI_WIRE_SEND = 1, /* bytes the client wrote (what the socket took) */
+    AMI_WIRE_EOF = 2   /* the server closed the connection (len 0) */
+} ami_wire_dir;
+/* A tap on the byte stream, for recording sessions (`ami --record`).
+ * `data` is borrowed for the call. The callback must not call back into
+ * the session or its client. It sees secrets: a Login's Secret and Key go
+ * through it unmasked, so whoever stores the bytes must mask them. */
+typedef void (*ami_wire_cb)(ami_wire_dir dir, const char *data, size_t len, void *user_data);
+
 /* Errors: AMI_ERR_INVALID (out NULL), AMI_ERR_NOMEM. */
 AMI_EXPORT int ami_session_create(ami_session **out);
 /* Fails every pending action with AMI_ERR_CANCELLED, then frees. Not
@@ -407,6 +419,10 @@ AMI_EXPORT int ami_session_cancel(ami_session *s, const char *action_id);
 /* Bytes waiting to be written (borrowed, valid until the next call). */
 AMI_EXPORT void ami_session_output(const ami_session *s, const char **data, size_t *len);
 AMI_EXPORT void ami_session_consume(ami_session *s, size_t n);
+/* Tap the byte stream: every chunk committed with ami_session_recv(_commit)
+ * and every chunk released with ami_session_consume is passed to cb, in
+ * order, with the chunking the transport produced. NULL turns it off. */
+AMI_EXPORT void ami_session_set_wire_cb(ami_session *s, ami_wire_cb cb, void *user_data);
 
 /* Feed bytes from the server. Returns how many bytes were consumed (less
  * than len when the event queue is full), or an error: AMI_ERR_INVALID,

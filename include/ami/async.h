@@ -141,6 +141,10 @@ AMI_EXPORT int ami_async_set_login(ami_async *a, const char *username, const cha
  * next login. Errors: AMI_ERR_INVALID, AMI_ERR_INJECTION, AMI_ERR_NOMEM. */
 AMI_EXPORT int ami_async_set_events(ami_async *a, const char *mask);
 
+/* Tap every byte read and written (and AMI_WIRE_EOF when the server
+ * closes) on this handle's connections, reconnects included; see
+ * ami_wire_cb in ami.h. NULL turns it off. */
+AMI_EXPORT void ami_async_set_wire_cb(ami_async *a, ami_wire_cb cb, void *user_data);
 AMI_EXPORT void ami_async_set_event_cb(ami_async *a, ami_async_event_cb cb, void *user_data);
 AMI_EXPORT void ami_async_set_state_cb(ami_async *a, ami_async_state_cb cb, void *user_data);
 /* The watch callback is called at once with the current fd/events/timeout. */

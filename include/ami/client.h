@@ -93,6 +93,11 @@ AMI_EXPORT int ami_client_next_event(ami_client *c, int timeout_ms, ami_packet *
  * called from inside the waiting calls. NULL restores the queue. */
 AMI_EXPORT void ami_client_set_event_cb(ami_client *c, ami_event_cb cb, void *user_data);
 
+/* Tap every byte read and written on this client's connections (and an
+ * AMI_WIRE_EOF when the server closes), for recording a session; see
+ * ami_wire_cb in ami.h. Set it before ami_client_connect to see the
+ * banner. NULL turns it off. */
+AMI_EXPORT void ami_client_set_wire_cb(ami_client *c, ami_wire_cb cb, void *user_data);
 /* Send Logoff and wait for Response: Goodbye, then close (whatever the
  * answer). Errors: the common ones, AMI_ERR_TIMEOUT, AMI_ERR_PROTOCOL (an
  * answer without Goodbye), the connection-ending codes. */

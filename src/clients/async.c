@@ -150,6 +150,16 @@ int ami_async_set_events(ami_async *a, const char *mask)
     return replace_str(&a->events_mask, mask);
 }
 
+void ami_async_set_wire_cb(ami_async *a, ami_wire_cb cb, void *user_data)
+{
+    if (!a)
+        return;
+    a->wire_cb = cb;
+    a->wire_ud = user_data;
+    if (a->session)
+        ami_session_set_wire_cb(a->session, cb, user_data);
+}
+
 void ami_async_set_event_cb(ami_async *a, ami_async_event_cb cb, void *user_data)
 {
     if (!a)

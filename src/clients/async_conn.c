@@ -320,6 +320,7 @@ static void connected(ami_async *a, uint64_t now)
         return;
     }
     ami_session_set_queue_limits(a->session, a->max_events, a->max_bytes);
+    ami_session_set_wire_cb(a->session, a->wire_cb, a->wire_ud);
     ami__session_set_event_filter(a->session, ami__async_direct, a);
     a->phase = PH_BANNER;
     a->last_rx = now;

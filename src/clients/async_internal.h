@@ -59,6 +59,8 @@ struct ami_async {
 
     ami_async_event_cb event_cb;
     void *event_ud;
+    ami_wire_cb wire_cb; /* byte tap for recording, applied to each session */
+    void *wire_ud;
     ami_async_state_cb state_cb;
     void *state_ud;
     ami_async_watch_cb watch_cb;

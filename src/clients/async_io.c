@@ -148,6 +148,8 @@ void ami__async_read(ami_async *a, uint64_t now)
             /* Events already received go out before the loss is
              * reported, so a Shutdown event can name the reason. */
             a->eof_pending = 1;
+            if (a->wire_cb)
+                a->wire_cb(AMI_WIRE_EOF, "", 0, a->wire_ud);
             return;
         }
         if (n < 0) {

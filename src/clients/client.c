@@ -42,6 +42,8 @@ struct ami_client {
     bool read_full;       /* the last read filled its area: more is likely waiting */
     ami_event_cb event_cb;
     void *event_ud;
+    ami_wire_cb wire_cb;
+    void *wire_ud;
     ami_tls_config *tls;      /* NULL: plain TCP */
     char where[WHERE_LEN];    /* host:port, for messages */
     char end_msg[ERRMSG_LEN]; /* why the last connection ended */
@@ -161,6 +163,8 @@ static int check_usable(ami_client *c)
 static void on_eof(ami_client *c)
 {
     char msg[ERRMSG_LEN];
+    if (c->wire_cb)
+        c->wire_cb(AMI_WIRE_EOF, "", 0, c->wire_ud);
     if (ami_session_got_goodbye(c->session)) {
         snprintf(msg, sizeof msg, "connection to %s closed by the server after Goodbye", c->where);
         end_connection(c, ST_CLOSED, AMI_ERR_CLOSED, msg);
@@ -352,7 +356,17 @@ static int fresh_session(ami_client *c)
     c->session_used = false;
     if (c->event_cb)
         ami_session_set_event_cb(s, c->event_cb, c->event_ud);
+    ami_session_set_wire_cb(s, c->wire_cb, c->wire_ud);
     return 0;
+}
+
+void ami_client_set_wire_cb(ami_client *c, ami_wire_cb cb, void *user_data)
+{
+    if (!c)
+        return;
+    c->wire_cb = cb;
+    c->wire_ud = user_data;
+    ami_session_set_wire_cb(c->session, cb, user_data);
 }
 
 int ami_client_connect(ami_client *c, const char *host, unsigned port, int timeout_ms)

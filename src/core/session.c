@@ -58,6 +58,10 @@ struct ami_session {
     void *event_filter_ud;
     void *event_ud;
 
+    ami_wire_cb wire_cb;
+    void *wire_ud;
+    char *wire_area; /* last area handed out by recv_reserve */
+
     uint64_t next_id;
     uint64_t seq;
     uint64_t unmatched;
@@ -269,6 +273,8 @@ void ami_session_consume(ami_session *s, size_t n)
     if (!s)
         return;
     size_t len = s->out_end - s->out_start;
+    if (s->wire_cb && n && len)
+        s->wire_cb(AMI_WIRE_SEND, s->out + s->out_start, n < len ? n : len, s->wire_ud);
     s->out_start += n < len ? n : len;
     if (s->out_start == s->out_end)
         s->out_start = s->out_end = 0;
@@ -572,9 +578,19 @@ long ami_session_recv(ami_session *s, const char *data, size_t len, uint64_t now
         used += n;
         rc = drain(s);
     }
+    if (s->wire_cb && used)
+        s->wire_cb(AMI_WIRE_RECV, data, used, s->wire_ud);
     if (rc < 0)
         return fatal(s, rc);
     return (long)used;
+}
+
+void ami_session_set_wire_cb(ami_session *s, ami_wire_cb cb, void *user_data)
+{
+    if (!s)
+        return;
+    s->wire_cb = cb;
+    s->wire_ud = user_data;
 }
 
 int ami_session_recv_reserve(ami_session *s, size_t min, char **area, size_t *area_len)
@@ -590,6 +606,7 @@ int ami_session_recv_reserve(ami_session *s, size_t min, char **area, size_t *ar
     if (ami_session_is_paused(s))
         return AMI_ERR_QUEUE_FULL;
     int rc = ami_parser_reserve(s->parser, min, area, area_len);
+    s->wire_area = rc == 0 ? *area : NULL;
     if (rc == AMI_ERR_NOMEM)
         set_errmsg(s, "out of memory buffering received bytes");
     return rc;
@@ -604,6 +621,10 @@ int ami_session_recv_commit(ami_session *s, size_t n, uint64_t now)
         return AMI_ERR_STATE;
     if (s->failed)
         return s->failed;
+    /* Before the commit: parsing may move the buffer the area points in. */
+    if (s->wire_cb && s->wire_area && n)
+        s->wire_cb(AMI_WIRE_RECV, s->wire_area, n, s->wire_ud);
+    s->wire_area = NULL;
     int rc = ami_parser_commit(s->parser, n);
     if (rc == 0)
         rc = drain(s);

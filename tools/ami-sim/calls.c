@@ -14,6 +14,7 @@
  * (pbx.c: Queue, Dial, MusicOnHold, ParkedCall); bridges, queues, parking
  * and hold music are told of every hang-up first (sim_pbx_on_hangup).
  */
+#include "orig_fail.h"
 #include "pbx.h"
 
 #include <ctype.h>
@@ -389,6 +390,8 @@ void sim_action_originate(sim_conn *c, const ami_packet *p, const char *id)
         sim_send_error(c, id, "Invalid channel");
         return;
     }
+    if (sim_originate_failure(c, p, id))
+        return;
 
     sim_call *call = sim_xmalloc(sizeof *call);
     memset(call, 0, sizeof *call);
@@ -438,6 +441,7 @@ void sim_action_originate(sim_conn *c, const ami_packet *p, const char *id)
     snprintf(call->one->context, sizeof call->one->context, "%s", lctx);
     snprintf(call->one->exten, sizeof call->one->exten, "%s", lexten);
     call->one->call = call;
+    sim_originate_ids(s, call, p);
     if (!app || !*app)
         call->one->priority = 1;
     (void)pi;
@@ -456,6 +460,7 @@ void sim_action_originate(sim_conn *c, const ami_packet *p, const char *id)
 
 void sim_calls_run(sim *s, uint64_t now)
 {
+    sim_failures_run(s, now);
     /* Restart the scan after each step: a step can resume a connection
      * whose next action adds or ends calls. */
     sim_pbx_tick(s, now);
@@ -484,6 +489,9 @@ void sim_calls_run(sim *s, uint64_t now)
 uint64_t sim_calls_next_deadline(const sim *s)
 {
     uint64_t d = sim_pbx_deadline(s);
+    uint64_t f = sim_failures_next_deadline();
+    if (f < d)
+        d = f;
     for (const sim_call *call = s->calls; call; call = call->next)
         if (call->next_at < d)
             d = call->next_at;
@@ -500,6 +508,7 @@ size_t sim_calls_active(const sim *s)
 
 void sim_calls_free(sim *s)
 {
+    sim_failures_free();
     while (s->calls)
         call_free(s, s->calls);
     while (s->chans)

@@ -4,6 +4,7 @@
  * header per line). Unknown commands get the CLI's own "No such command"
  * text, including its find_best() guess at the closest prefix.
  */
+#include "docs.h"
 #include "sim.h"
 
 #include <stdio.h>
@@ -180,6 +181,21 @@ static int cmd_shell(sim *s, sim_buf *out, char **args, int nargs)
 }
 
 static const cli_entry table[] = {
+    {{"manager", "show", "commands"},
+     sim_cli_show_commands,
+     "Usage: manager show commands\n\tPrints a listing of all the available Asterisk manager "
+     "interface commands.\n"},
+    {{"manager", "show", "command"},
+     sim_cli_show_command,
+     "Usage: manager show command <actionname> [<actionname> [<actionname> [...]]]\n"
+     "\tShows the detailed description for a specific Asterisk manager interface command.\n"},
+    {{"manager", "show", "events"},
+     sim_cli_show_events,
+     "Usage: manager show events\n\tPrints a listing of all events pending.\n"},
+    {{"manager", "show", "event"},
+     sim_cli_show_event,
+     "Usage: manager show event <eventname>\n\tProvides a detailed description a Manager "
+     "interface event.\n"},
     {{"!"}, cmd_shell, "Usage: !<command>\n       Executes a given shell command\n"},
     {{"core", "show", "version"},
      cmd_version,

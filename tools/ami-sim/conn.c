@@ -1,6 +1,7 @@
 /* One client connection: bounded input through the libami parser, an
  * output buffer drained by non-blocking writes, and Asterisk's rule that a
  * client which does not read for --write-timeout ms is dropped. */
+#include "replay_timeline.h"
 #include "sim.h"
 
 #include <arpa/inet.h>
@@ -69,7 +70,10 @@ sim_conn *sim_conn_new(sim *s, int fd)
     }
     c->next = s->conns;
     s->conns = c;
-    sim_send_banner(c);
+    if (sim_timeline_on())
+        sim_timeline_start(c);
+    else
+        sim_send_banner(c);
     return c;
 }
 
@@ -141,6 +145,8 @@ static void process(sim_conn *c)
         }
         if (ami_packet_count(p) == 0)
             continue;
+        if (sim_timeline_on())
+            continue; /* the timeline answers by byte counts, not actions */
         if (c->sim->replay_count)
             sim_replay_action(c, p);
         else
@@ -177,6 +183,7 @@ static int read_once(sim_conn *c)
         c->dead = 1;
         return -1;
     }
+    sim_timeline_rx(c, (size_t)n);
     if (ami_parser_commit(c->parser, (size_t)n) != 0) {
         c->dead = 1;
         return -1;
@@ -255,6 +262,8 @@ uint64_t sim_conn_deadline(const sim_conn *c)
     }
     if ((o->faults & SIM_FAULT_TRICKLE) && sim_buf_pending(&c->out) && c->next_trickle < d)
         d = c->next_trickle;
+    if (sim_timeline_on() && sim_timeline_deadline(c) < d)
+        d = sim_timeline_deadline(c);
     return d;
 }
 
@@ -277,4 +286,6 @@ void sim_conn_timers(sim_conn *c, uint64_t now)
         sim_conn_hold_expired(c);
     if (c->waiting && now >= c->wait_deadline)
         sim_wait_finish(c);
+    if (sim_timeline_on())
+        sim_timeline_run(c, now);
 }

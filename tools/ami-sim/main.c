@@ -1,5 +1,6 @@
 /* ami-sim: command-line options, start-up and shutdown. */
 #include "pbx.h"
+#include "replay_timeline.h"
 
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -39,6 +40,8 @@ static void usage(FILE *f)
             "                        the fixtures' support and sales queues)\n"
             "  --replay FILE         answer each action with the next response recorded\n"
             "                        in FILE (a fixture .raw) plus the events after it\n"
+            "  --replay-timing       with --replay: send FILE's chunks with the TCP chunking\n"
+            "                        and timing of its .timeline, bytes unchanged\n"
             "  --firehose N          after Login, send N events as fast as the client\n"
             "                        reads, then \"Event: SimDone\" with \"Count: N\"\n"
             "  --fault NAME          misbehave (repeatable): %s\n"
@@ -142,7 +145,8 @@ enum {
     OPT_TLS_CA,
     OPT_QUEUES,
     OPT_HELP,
-    OPT_VERSION
+    OPT_VERSION,
+    OPT_REPLAY_TIMING
 };
 
 int main(int argc, char **argv)
@@ -165,6 +169,7 @@ int main(int argc, char **argv)
         {"tls-key", required_argument, NULL, OPT_TLS_KEY},
         {"tls-ca", required_argument, NULL, OPT_TLS_CA},
         {"queues", required_argument, NULL, OPT_QUEUES},
+        {"replay-timing", no_argument, NULL, OPT_REPLAY_TIMING},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -245,6 +250,9 @@ int main(int argc, char **argv)
         case OPT_RECORD:
             o->record_file = optarg;
             break;
+        case OPT_REPLAY_TIMING:
+            o->replay_timing = 1;
+            break;
         case OPT_TLS_CERT:
             o->tls_cert = optarg;
             break;
@@ -289,6 +297,10 @@ int main(int argc, char **argv)
     } else {
         sim_users_default(&s);
     }
+    if (o->replay_timing && !o->replay_file) {
+        fprintf(stderr, "ami-sim: --replay-timing needs --replay FILE\n");
+        return 2;
+    }
     if (o->replay_file && sim_replay_load(&s, o->replay_file) != 0)
         return 1;
     sim_pbx_init(&s);
@@ -303,6 +315,8 @@ int main(int argc, char **argv)
         sim_queues_default(&s);
     }
     sim_devstate_init(&s);
+    if (o->replay_timing && sim_timeline_load(o->replay_file) != 0)
+        return 1;
     sim_var_set(&s.globals, "GLOBALVAR", "initial-value");
     if (o->firehose)
         sim_firehose_init(&s);
@@ -331,6 +345,7 @@ int main(int argc, char **argv)
     sim_vars_free(&s.globals);
     sim_users_free(&s);
     sim_replay_free(&s);
+    sim_timeline_free();
     sim_buf_free(&s.firehose_block);
     sim_tls_free(&s);
     return rc;

@@ -103,8 +103,8 @@ typedef struct sim_chan {
     struct sim_chan *next;
     struct sim_call *call;
     char name[128];
-    char uniqueid[32];
-    char linkedid[32];
+    char uniqueid[160]; /* Asterisk allows 150 (ChannelId) */
+    char linkedid[160];
     int state; /* 0 Down, 4 Ring, 6 Up */
     char cid_num[64], cid_name[64];
     char conn_num[64], conn_name[64];
@@ -169,6 +169,10 @@ typedef struct sim_conn {
     uint64_t next_trickle;
 
     size_t replay_pos;
+    /* --replay-timing (replay_timeline.c) */
+    size_t tl_pos;     /* next timeline line */
+    size_t tl_rx;      /* bytes the client sent */
+    uint64_t tl_since; /* when the previous timeline line was done */
 
     char local_desc[96], remote_desc[96];
 
@@ -193,6 +197,7 @@ typedef struct sim_options {
     int trickle_ms;
     size_t max_output;
     const char *replay_file;
+    int replay_timing; /* --replay-timing: follow FILE's .timeline */
     uint64_t firehose;
     unsigned faults;
     int verbose;

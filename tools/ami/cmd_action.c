@@ -1,7 +1,9 @@
 /* `ami action NAME [Key=Value ...]`: one action, its response and, for a
  * list action, every event of the list. */
 #include "conn.h"
+#include "docs_fetch.h"
 #include "output.h"
+#include "record.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -17,16 +19,22 @@ static int build(const tool_opts *o, ami_action **out)
                  "Variable=FOO");
         return TOOL_EXIT_USAGE;
     }
+    return tool_action_build(o->args[0], o->args, o->nargs, out);
+}
+
+int tool_action_build(const char *name, char *const *args, int nargs, ami_action **out)
+{
+    *out = NULL;
     ami_action *a = NULL;
-    int rc = ami_action_create(&a, o->args[0]);
+    int rc = ami_action_create(&a, name);
     if (rc == AMI_ERR_NOMEM)
         tool_oom();
     if (rc) {
         tool_err("action: the action name was refused: %s — nothing was sent", ami_strerror(rc));
         return TOOL_EXIT_USAGE;
     }
-    for (int i = 1; i < o->nargs; i++) {
-        const char *arg = o->args[i];
+    for (int i = 1; i < nargs; i++) {
+        const char *arg = args[i];
         const char *eq = strchr(arg, '=');
         if (!eq) {
             tool_err("action: argument %d ('%s') is not Key=Value — write e.g. Channel=PJSIP/100",
@@ -56,6 +64,45 @@ static int build(const tool_opts *o, ami_action **out)
     return 0;
 }
 
+/* --check: the server's documentation of the action names its required
+ * headers; refuse before sending when one is missing. A server whose
+ * documentation cannot be read gets a warning and the action is sent. */
+static int check(tool_opts *o, ami_client *c)
+{
+    const char *name = o->args[0];
+    tool_doc d;
+    const char *why = NULL;
+    int call_rc = 0;
+    char errbuf[512];
+    int st = tool_docs_fetch(c, 0, name, o->timeout_ms, &d, &why, &call_rc, errbuf, sizeof errbuf);
+    if (st == TOOL_DOC_EMPTY) {
+        tool_err("--check: %s documents no action '%s' — nothing was sent (ami action "
+                 "ListCommands lists the actions)",
+                 tool_conn_where(o), name);
+        return TOOL_EXIT_USAGE;
+    }
+    if (st == TOOL_DOCS_CALL_FAILED && call_rc != AMI_ERR_ACTION_FAILED)
+        return tool_docs_report(o, c, 0, name, st, why, call_rc, errbuf);
+    if (st != TOOL_DOC_OK) {
+        tool_err("warning: --check: cannot read the server's documentation of '%s' (%s) — "
+                 "sending unchecked",
+                 name,
+                 st == TOOL_DOC_BAD         ? (why ? why : "not documentation")
+                 : st == TOOL_DOCS_BAD_NAME ? "not an action name"
+                                            : errbuf);
+        return 0;
+    }
+    char missing[512];
+    size_t n = tool_docs_missing(&d, o->args + 1, o->nargs - 1, missing, sizeof missing);
+    tool_doc_free(&d);
+    if (n) {
+        tool_err("%s needs %s (the server documents %s as required) — nothing was sent", name,
+                 missing, n == 1 ? "it" : "them");
+        return TOOL_EXIT_USAGE;
+    }
+    return 0;
+}
+
 int tool_cmd_action(tool_opts *o)
 {
     ami_action *a = NULL;
@@ -68,8 +115,15 @@ int tool_cmd_action(tool_opts *o)
         return rc;
     }
     ami_client *c = NULL;
-    rc = tool_conn_open(o, o->events_mask ? o->events_mask : "off", &c);
+    tool_record *rec = NULL;
+    rc = tool_record_open(o, &rec);
+    if (rc == 0)
+        rc = tool_conn_open_rec(o, o->events_mask ? o->events_mask : "off", rec, &c);
+    if (rc == 0 && o->check)
+        rc = check(o, c);
     if (rc) {
+        tool_conn_close(o, c);
+        tool_record_close(rec);
         ami_action_free(a);
         return rc;
     }
@@ -92,5 +146,6 @@ int tool_cmd_action(tool_opts *o)
     ami_result_free(r);
     ami_action_free(a);
     tool_conn_close(o, c);
-    return code;
+    int rcode = tool_record_close(rec);
+    return code ? code : rcode;
 }

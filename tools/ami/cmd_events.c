@@ -6,6 +6,7 @@
 #include "conn.h"
 #include "filter.h"
 #include "output.h"
+#include "record.h"
 #include "secret.h"
 #include "tlsopt.h"
 
@@ -69,9 +70,10 @@ struct watch {
     int tag; /* name the server in every packet */
     unsigned long printed;
     int unflushed;
-    int done;        /* --count or --until reached, or a server failed */
-    int code;        /* exit status of the first failure */
-    int logging_off; /* the end: STOPPED is expected now */
+    int done;         /* --count or --until reached, or a server failed */
+    int code;         /* exit status of the first failure */
+    int logging_off;  /* the end: STOPPED is expected now */
+    tool_record *rec; /* --record, one server only */
     ami_async *h[TOOL_MAX_SERVERS];
     server_state st[TOOL_MAX_SERVERS];
     size_t n;
@@ -272,6 +274,8 @@ static int setup(watch *w, size_t i, const char *secret, const ami_tls_config *t
     if (o->reconnect)
         ami_async_set_keepalive(a, KEEPALIVE_MS, KEEPALIVE_DEADLINE_MS);
     ami_async_set_event_cb(a, on_event, ss);
+    if (w->rec)
+        ami_async_set_wire_cb(a, tool_record_wire, w->rec);
     ami_async_set_state_cb(a, on_state, ss);
     return 0;
 }
@@ -307,10 +311,16 @@ int tool_cmd_events(tool_opts *o)
     ami_tls_config *tls = NULL;
     if ((rc = tool_tls_config(o, &tls)) != 0)
         return rc;
+    tool_record *rec = NULL;
+    if ((rc = tool_record_open(o, &rec)) != 0) {
+        tool_tls_config_free(tls);
+        return rc;
+    }
     char secret[TOOL_SECRET_MAX];
     if ((rc = tool_secret_get(o, secret)) != 0) {
         tool_secret_wipe(secret);
         tool_tls_config_free(tls);
+        tool_record_close(rec);
         return rc;
     }
     install_handlers();
@@ -319,6 +329,7 @@ int tool_cmd_events(tool_opts *o)
     if (!w)
         tool_oom();
     w->o = o;
+    w->rec = rec;
     w->n = o->nservers;
     w->tag = o->tag || o->nservers > 1;
     w->tty = isatty(STDOUT_FILENO);
@@ -337,6 +348,9 @@ int tool_cmd_events(tool_opts *o)
     for (size_t i = 0; i < w->n; i++)
         ami_async_free(w->h[i]);
     free(w);
+    int rcode = tool_record_close(rec);
+    if (code == TOOL_EXIT_OK)
+        code = rcode;
     tool_filter_free(&o->filter);
     tool_filter_free(&o->until);
     return code;

@@ -1,5 +1,6 @@
 /* Connection setup and error reporting shared by action, cli and events. */
 #include "conn.h"
+#include "record.h"
 #include "secret.h"
 #include "servers.h"
 #include "tlsopt.h"
@@ -118,6 +119,11 @@ static int login_failed(tool_opts *o, ami_client *c, int rc)
 
 int tool_conn_open(tool_opts *o, const char *events, ami_client **out)
 {
+    return tool_conn_open_rec(o, events, NULL, out);
+}
+
+int tool_conn_open_rec(tool_opts *o, const char *events, tool_record *rec, ami_client **out)
+{
     *out = NULL;
     ami_tls_config *tls = NULL;
     int rc = tool_tls_config(o, &tls);
@@ -146,6 +152,8 @@ int tool_conn_open(tool_opts *o, const char *events, ami_client **out)
         tool_secret_wipe(secret);
         tool_oom();
     }
+    if (rec)
+        ami_client_set_wire_cb(c, tool_record_wire, rec);
     rc = ami_client_connect(c, o->host, o->port, o->timeout_ms);
     if (rc) {
         tool_secret_wipe(secret);

@@ -24,6 +24,12 @@ static const char usage_text[] =
     "                               with members and callers, parked calls) and exit\n"
     "  top                          live full-screen view of calls, queues and parked\n"
     "                               calls (1 2 3 or Tab views, / filter, s sort, q quit)\n"
+    "  describe ACTION              the server's documentation of an action, parsed\n"
+    "  describe --event NAME        ... of an event\n"
+    "  originate Key=Value ...      originate a call (Channel=... and Context/Exten/\n"
+    "                               Priority or Application/Data); --wait follows it\n"
+    "  shell                        interactive console: line editing, history, Tab\n"
+    "                               completion from the server's own documentation\n"
     "\n"
     "Connection (defaults from AMI_HOST, AMI_PORT, AMI_USER):\n"
     "  -H, --host HOST[:PORT]   host name, IPv4 or [IPv6] address (default localhost)\n"
@@ -75,6 +81,16 @@ static const char usage_text[] =
     "                           lost server ends the stream (status 3)\n"
     "      --tag                add \"Server: host:port\" first to every packet (the\n"
     "                           default with more than one -H)\n"
+    "action:\n"
+    "      --check              refuse (status 2, nothing sent) when a header the\n"
+    "                           server documents as required is missing\n"
+    "originate:\n"
+    "      --wait               wait for the OriginateResponse and follow the call to\n"
+    "                           its hangup (statuses 0, 1, 5, 6, 7 below)\n"
+    "action, events, shell, originate:\n"
+    "      --record BASE        keep every byte of the session in BASE.raw (server),\n"
+    "                           BASE.sent (client; login secret masked) and\n"
+    "                           BASE.timeline (replay: ami-sim --replay BASE.raw)\n"
     "decode:\n"
     "      --chunk N            feed the parser N bytes at a time\n"
     "state:\n"
@@ -91,13 +107,16 @@ static const char usage_text[] =
     "\n"
     "Exit status:\n"
     "  0  success\n"
-    "  1  the server answered Response: Error (its Message: is printed on stderr)\n"
+    "  1  the server answered Response: Error (its Message: is printed on stderr);\n"
+    "     describe: the server does not document that name\n"
     "  2  usage error, including a value libami refuses (CR or LF: nothing is sent)\n"
     "  3  connection failed or broke (refused, closed, not an AMI server, protocol\n"
     "     violation or limit, a TLS certificate that did not verify), or the\n"
     "     output could not be written\n"
     "  4  authentication failed\n"
-    "  5  timeout\n";
+    "  5  timeout (originate --wait: no answer within Timeout)\n"
+    "  6  originate --wait: the call was busy\n"
+    "  7  originate --wait: the call failed (no such channel, congestion, ...)\n";
 
 enum opt_id {
     OPT_HELP,
@@ -126,7 +145,11 @@ enum opt_id {
     OPT_INSECURE,
     OPT_FROM,
     OPT_ONCE,
-    OPT_VIEW
+    OPT_VIEW,
+    OPT_EVENT,
+    OPT_CHECK,
+    OPT_WAIT,
+    OPT_RECORD
 };
 
 struct opt_def {
@@ -164,7 +187,27 @@ static const struct opt_def opt_defs[] = {
     {"from", 0, 1, OPT_FROM},
     {"once", 0, 0, OPT_ONCE},
     {"view", 0, 1, OPT_VIEW},
+    {"event", 0, 0, OPT_EVENT},
+    {"check", 0, 0, OPT_CHECK},
+    {"wait", 0, 0, OPT_WAIT},
+    {"record", 0, 1, OPT_RECORD},
 };
+
+/* Options of describe/action/originate/--record used with another
+ * command: the message, or NULL. */
+static const char *tool_opts_scope(const tool_opts *o, const char *cmd)
+{
+    if (o->doc_event && strcmp(cmd, "describe") != 0)
+        return "--event only applies to the describe command";
+    if (o->check && strcmp(cmd, "action") != 0)
+        return "--check only applies to the action command";
+    if (o->wait && strcmp(cmd, "originate") != 0)
+        return "--wait only applies to the originate command";
+    if (o->record && strcmp(cmd, "action") != 0 && strcmp(cmd, "events") != 0 &&
+        strcmp(cmd, "shell") != 0 && strcmp(cmd, "originate") != 0)
+        return "--record applies to the action, events, shell and originate commands";
+    return NULL;
+}
 
 static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
 {
@@ -225,6 +268,20 @@ static int apply(tool_opts *o, enum opt_id id, const char *name, const char *val
         break;
     case OPT_INSECURE:
         o->insecure = 1;
+        break;
+    case OPT_EVENT:
+        o->doc_event = 1;
+        break;
+    case OPT_CHECK:
+        o->check = 1;
+        break;
+    case OPT_WAIT:
+        o->wait = 1;
+        break;
+    case OPT_RECORD:
+        if (!*val)
+            return tool_usage_error("--record needs a file name prefix, e.g. --record /tmp/s");
+        o->record = val;
         break;
     case OPT_PORT:
         o->port_arg = val;
@@ -399,16 +456,21 @@ int main(int argc, char **argv)
         return rc;
     }
     if (npos == 0)
-        return tool_usage_error("missing COMMAND (action, cli, events, decode, state or top)");
+        return tool_usage_error(
+            "missing COMMAND (action, cli, events, decode, state, top, describe, "
+            "originate or shell)");
     const char *cmd = argv[0];
     o.args = argv + 1;
     o.nargs = npos - 1;
 
     int is_events = strcmp(cmd, "events") == 0;
+    const char *scope = tool_opts_scope(&o, cmd);
     int is_decode = strcmp(cmd, "decode") == 0;
     int is_state = strcmp(cmd, "state") == 0;
     int is_top = strcmp(cmd, "top") == 0;
-    if (o.until_opt && !is_events && !is_state) {
+    if (scope) {
+        rc = tool_usage_error("%s", scope);
+    } else if (o.until_opt && !is_events && !is_state) {
         rc = tool_usage_error("--%s only applies to the events and state commands", o.until_opt);
     } else if (o.state_from && !is_state && !(is_top && o.top_once)) {
         rc = tool_usage_error("--from only applies to the state command and to top --once");
@@ -430,9 +492,15 @@ int main(int argc, char **argv)
         rc = tool_cmd_state(&o);
     } else if (is_top) {
         rc = tool_cmd_top(&o);
+    } else if (strcmp(cmd, "describe") == 0) {
+        rc = tool_cmd_describe(&o);
+    } else if (strcmp(cmd, "originate") == 0) {
+        rc = tool_cmd_originate(&o);
+    } else if (strcmp(cmd, "shell") == 0) {
+        rc = tool_cmd_shell(&o);
     } else {
-        rc = tool_usage_error("unknown command '%s': use action, cli, events, decode, state or "
-                              "top",
+        rc = tool_usage_error("unknown command '%s': use action, cli, events, decode, state, top, "
+                              "describe, originate or shell",
                               cmd);
     }
     tool_filter_free(&o.filter);

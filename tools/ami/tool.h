@@ -94,6 +94,12 @@ typedef struct tool_opts {
     /* positional arguments after the subcommand */
     char **args;
     int nargs;
+    /* describe, action --check, originate, --record (issue 11) */
+    int doc_event;      /* describe --event */
+    int check;          /* action --check */
+    int wait;           /* originate --wait */
+    const char *record; /* --record BASE: BASE.raw, BASE.sent, BASE.timeline */
+
     /* which subcommand-specific options were seen, for usage checks */
     const char *events_only_opt;
     const char *decode_only_opt;
@@ -108,5 +114,13 @@ int tool_cmd_events(tool_opts *o);
 int tool_cmd_decode(tool_opts *o);
 int tool_cmd_state(tool_opts *o);
 int tool_cmd_top(tool_opts *o);
+int tool_cmd_describe(tool_opts *o);
+int tool_cmd_originate(tool_opts *o);
+int tool_cmd_shell(tool_opts *o);
+
+/* An action from its name and Key=Value arguments args[1..nargs-1] (args[0]
+ * is the name's slot and not read), checked before anything is sent.
+ * Returns 0 with *out, or TOOL_EXIT_USAGE after a message. */
+int tool_action_build(const char *name, char *const *args, int nargs, ami_action **out);
 
 #endif
