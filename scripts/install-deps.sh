@@ -19,8 +19,15 @@ packages=(
   libwebsockets-dev libwebsockets-evlib-uv  # amid: HTTP, WebSocket, TLS on the libuv loop
   libinih-dev                        # amid: amid.conf (INI)
   python3-websockets curl            # amid's end-to-end tests; the demo's REST call
-  chromium nodejs npm                # the panel's browser tests (tests/browser: playwright-core drives Debian's chromium)
+  chromium                           # the panel's browser tests (tests/browser: playwright-core drives Debian's chromium)
 )
+
+# Node.js and npm run the browser tests (npm ci of tests/browser). A machine
+# may already have them from another packaging of Node (nodesource's nodejs
+# carries its own npm and conflicts with Debian's npm package), so ask for
+# Debian's only when the commands are missing.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
