@@ -138,6 +138,11 @@ check('a wrong token is refused in plain words, the right one logs in and shows 
   await page.getByText('That token is not valid.').waitFor({ timeout: T });
   // By keyboard alone: the page focuses the Token field; Enter submits.
   await page.goto(panelUrl);
+  // The page focuses the field once it knows there is no session (after its
+  // GET /v1/session answers): wait for that, do not sample it once.
+  await page
+    .waitForFunction(() => document.activeElement && document.activeElement.id === 'token', null, { timeout: T })
+    .catch(() => {});
   assert.equal(await page.evaluate(() => document.activeElement.id), 'token');
   await page.keyboard.type(SUPERVISOR);
   await page.keyboard.press('Enter');
