@@ -25,13 +25,24 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # generous one (a --write-timeout in ARGS comes later and wins).
 SIM_WRITE_TIMEOUT=30000
 
+# A process the test signals (kill -INT, or kill in cleanup) runs under
+# `timeout --foreground`. Without it, timeout forwards the signal and then
+# sends SIGCONT to the child and its process group; a sanitized child that
+# is by then exiting is in LeakSanitizer's leak check, whose ptrace attach
+# stops it with a SIGSTOP, and a SIGCONT arriving before that SIGSTOP is
+# taken discards it (POSIX): the tracer waits for a stop that never comes
+# and the process hangs, fully done, until timeout's -k SIGKILL (exit 137).
+# On a loaded machine timeout can be scheduled out between the two sends
+# for longer than ami takes to log off and exit. --foreground forwards the
+# signal to the child alone and sends no SIGCONT; -k still applies.
+
 # sim NAME ARGS...: start ami-sim (at most 120 s) on a free loopback port
 # with ARGS, set $PORT from its "listening on" line; its log goes to
 # $TMP/NAME.err.
 sim() {
     local name=$1
     shift
-    timeout -k 30 120 "$SIM" --listen 127.0.0.1:0 --verbose --write-timeout "$SIM_WRITE_TIMEOUT" "$@" \
+    timeout --foreground -k 30 120 "$SIM" --listen 127.0.0.1:0 --verbose --write-timeout "$SIM_WRITE_TIMEOUT" "$@" \
         >"$TMP/$name.out" 2>"$TMP/$name.err" &
     PIDS+=($!)
     PORT=

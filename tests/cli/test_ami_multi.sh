@@ -15,11 +15,12 @@ export AMI_USER=admin AMI_SECRET=amp111
 logins() { grep -c ': logged in$' "$TMP/$1.err" || true; }
 # events_bg ARGS...: start `ami ARGS` in the background; return once both
 # sims have logged in one more client (from then on their events reach it).
+# --foreground: timeout forwards a SIGINT without a SIGCONT (ami_lib.sh).
 events_bg() {
     local a0 b0
     a0=$(logins a)
     b0=$(logins b)
-    timeout -k 30 60 "$AMI" "$@" </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
+    timeout --foreground -k 30 60 "$AMI" "$@" </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
     EVPID=$!
     for _ in $(seq 1200); do
         [ "$(logins a)" -gt "$a0" ] && [ "$(logins b)" -gt "$b0" ] && return
@@ -130,5 +131,46 @@ events_wait
 jq -e --arg a "127.0.0.1:$A" --arg b "127.0.0.1:$B" \
     '[.[] | select(.Event == "FullyBooted") | .Server] | sort == ([$a, $b] | sort)' "$TMP/ev" >/dev/null ||
     fail "SIGINT: $(cat "$TMP/ev")"
+
+# SIGINT at any moment of the run (starting, connecting, logging in to
+# one server but not yet the other, streaming): ami ends promptly, with 0
+# and a complete JSON array, or with 130 when the signal came before its
+# handler was installed. The delay only picks the moment: every outcome
+# above is right whatever it is, and an ami that misses the signal runs
+# into timeout's bound (status 124 or 137) and fails the test. The signal
+# goes to ami itself, found as timeout's child without a sleep (the
+# kernel's children list), so that the first moments are reached too.
+child_of() {
+    local c=
+    if [ -r "/proc/$1/task/$1/children" ]; then
+        read -r c _ <"/proc/$1/task/$1/children" || true
+    else
+        c=$(pgrep -P "$1" || true)
+    fi
+    echo "$c"
+}
+for i in $(seq 0 11); do
+    timeout --foreground -k 10 30 "$AMI" -H "127.0.0.1:$A" -H "127.0.0.1:$B" -f json events \
+        </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
+    EVPID=$!
+    kid=
+    for _ in $(seq 20000); do
+        kid=$(child_of "$EVPID")
+        [ -n "$kid" ] && break
+    done
+    [ -n "$kid" ] || fail "SIGINT $i: timeout did not start ami"
+    ms=$((i * i * 2)) # 0 to 242 ms, denser at the start
+    [ "$ms" -eq 0 ] || sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+    kill -INT "$kid" 2>/dev/null || true
+    set +e
+    wait "$EVPID"
+    rc=$?
+    set -e
+    case $rc in
+    0) jq -e 'type == "array"' "$TMP/ev" >/dev/null || fail "SIGINT after $ms ms: incomplete JSON: $(cat "$TMP/ev")" ;;
+    130) ;;
+    *) fail "SIGINT after $ms ms: exit $rc: $(cat "$TMP/ev.err")" ;;
+    esac
+done
 
 echo ok

@@ -340,8 +340,11 @@ grep -qa $'Events: call,system\r\n' "$TMP/normal.log" || fail "--events mask not
 
 # SIGINT ends the stream cleanly: status 0, output flushed and complete.
 # (timeout forwards the SIGINT and starts its -k timer then: 30 s of grace,
-# as a sanitized ami logging off on a loaded machine took over 5 s.)
-timeout -k 30 60 "$AMI" -p "$P" -f json events >"$TMP/sig" 2>"$TMP/err" &
+# as a sanitized ami logging off on a loaded machine took over 5 s.
+# --foreground: no SIGCONT after the SIGINT; one that reaches a sanitized
+# ami inside LeakSanitizer's exit-time leak check hangs it for good, see
+# ami_lib.sh.)
+timeout --foreground -k 30 60 "$AMI" -p "$P" -f json events >"$TMP/sig" 2>"$TMP/err" &
 apid=$!
 for _ in $(seq 1200); do [ "$(grep -c . "$TMP/sig" || true)" -ge 12 ] && break; sleep 0.05; done
 kill -INT "$apid"

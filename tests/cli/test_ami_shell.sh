@@ -182,7 +182,7 @@ S=four
 start_shell four "--timeout 0.5"
 wait_pane "still trying in the background"
 last_line '^ami \(not connected\)> $'
-timeout 120 "$SIM" --listen "127.0.0.1:$GONE" >"$TMP/back.out" 2>&1 &
+timeout --foreground 120 "$SIM" --listen "127.0.0.1:$GONE" >"$TMP/back.out" 2>&1 &
 PIDS+=($!)
 wait_pane "^ami: connected to localhost:$GONE$"
 keys 'Ping' Enter

@@ -55,7 +55,8 @@ events_bg() {
     wait_idle
     local before
     before=$(grep -c ': logged in$' "$TMP/main.err" || true)
-    timeout -k 30 60 "$AMI" "$@" </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
+    # --foreground: the SIGINT is forwarded without a SIGCONT (ami_lib.sh).
+    timeout --foreground -k 30 60 "$AMI" "$@" </dev/null >"$TMP/ev" 2>"$TMP/ev.err" &
     EVPID=$!
     for _ in $(seq 1200); do
         [ "$(grep -c ': logged in$' "$TMP/main.err" || true)" -gt "$before" ] && return
@@ -151,7 +152,7 @@ run 0 action Logoff
 grep -qx 'Response: Goodbye' "$TMP/out" || fail "Logoff: $(cat "$TMP/out")"
 
 # IPv6 in brackets, when the machine has ::1.
-timeout -k 30 120 "$SIM" --listen '[::1]:0' >"$TMP/v6.out" 2>"$TMP/v6.err" &
+timeout --foreground -k 30 120 "$SIM" --listen '[::1]:0' >"$TMP/v6.out" 2>"$TMP/v6.err" &
 V6PID=$!
 PIDS+=($V6PID)
 V6=

@@ -105,7 +105,7 @@ wait "${PIDS[0]}" 2>/dev/null || true
 wait_pane "\[127\.0\.0\.1: DOWN"
 started=
 for _ in $(seq 50); do
-    timeout 120 "$SIM" --listen "127.0.0.1:$MAIN" --call-duration 600000 >"$TMP/re.out" 2>"$TMP/re.err" &
+    timeout --foreground 120 "$SIM" --listen "127.0.0.1:$MAIN" --call-duration 600000 >"$TMP/re.out" 2>"$TMP/re.err" &
     PIDS+=($!)
     for _ in $(seq 100); do
         grep -q '^listening on' "$TMP/re.out" 2>/dev/null && { started=1; break; }
