@@ -126,18 +126,22 @@ static const char *find(const unsigned char *p, size_t n, const char *key)
 
 static void on_text(wsc *c, const unsigned char *p, size_t n, long long t)
 {
-    if (find(p, n, "\"type\":\"gap\"")) {
+    /* amid writes "type" first in a gap and "seq" within the first few
+     * bytes of an event, the stamps last: look only there, so that 100
+     * clients at 10,000 events/s cost this process as little as possible. */
+    size_t head = n < 64 ? n : 64, tail = n < 160 ? n : 160;
+    if (find(p, head, "\"type\":\"gap\"")) {
         gaps++;
         return;
     }
-    const char *s = find(p, n, "\"seq\":");
+    const char *s = find(p, head, "\"seq\":");
     if (!s)
         return; /* not an event message */
     uint64_t seq = strtoull(s, NULL, 10);
     if (c->last_seq && seq != c->last_seq + 1)
         holes += seq > c->last_seq ? seq - c->last_seq - 1 : 1;
     c->last_seq = seq;
-    const char *st = find(p, n, "\"SimSentUs\":\"");
+    const char *st = find(p + n - tail, tail, "\"SimSentUs\":\"");
     if (!st)
         return; /* the login's events, SimDone */
     c->events++;
