@@ -145,10 +145,10 @@ def latency(rate, ks, goal):
             % (k, "s" if k > 1 else "", rate),
             "p50 %.2f ms, p99 %.2f ms, max %.1f ms; %s events/s each; amid ingest %.0f events/s, "
             "amid CPU %.0f%%; drops: %d gap messages, %d events missing, %d backlogs dropped, "
-            "%d clients closed"
+            "%d clients closed; over the whole run %d events missing, %d of them announced by gaps"
             % (int(f["p50_us"]) / 1000, p99, int(f["max_us"]) / 1000, f["events_per_s_per_client"],
                (s1 - s0) / (t1 - t0), (c1 - c0) / (t1 - t0) * 100, int(f["gaps"]), int(f["holes"]),
-               drops, closed),
+               drops, closed, int(f["holes_total"]), int(f["gap_events_total"])),
             "—", "p99 ≤ 50 ms, no drops" if judged else "—",
             ("met" if p99 <= 50 and lost == 0 else "**missed**") if judged else "—")
     a.stop()

@@ -7,7 +7,8 @@
  *     K subscribers of server "fire" fed by `ami-sim --firehose-rate`; for
  *     SECONDS after WARMUP seconds, the latency of every event from the
  *     sim's SimSentUs stamp to this client's read() (CLOCK_REALTIME, same
- *     machine), amid's seq checked for holes, gap messages counted.
+ *     machine), amid's seq checked for holes, gap messages counted with
+ *     the events they announce (so a silent loss shows as holes > those).
  *   ws_bench idle PORT TOKEN_FILE K AMID_PID
  *     K subscribers that connect and stay idle; amid's VmRSS before and
  *     after (read from /proc), pings answered while settling.
@@ -41,6 +42,7 @@ typedef struct wsc {
 
 static char token[256];
 static uint64_t gaps, holes, measured;
+static uint64_t gap_events; /* sum of to - from + 1 over the gap messages */
 static uint32_t *lat;
 static size_t nlat, caplat;
 static int recording;
@@ -132,6 +134,12 @@ static void on_text(wsc *c, const unsigned char *p, size_t n, long long t)
     size_t head = n < 64 ? n : 64, tail = n < 160 ? n : 160;
     if (find(p, head, "\"type\":\"gap\"")) {
         gaps++;
+        const char *fr = find(p, n, "\"from\":"), *to_s = find(p, n, "\"to\":");
+        if (fr && to_s) {
+            uint64_t from = strtoull(fr, NULL, 10), to = strtoull(to_s, NULL, 10);
+            if (to >= from)
+                gap_events += to - from + 1;
+        }
         return;
     }
     const char *s = find(p, head, "\"seq\":");
@@ -331,8 +339,8 @@ int main(int argc, char **argv)
     printf("events_per_s_per_client %.0f\n", (double)ev / el / (double)k);
     printf("p50_us %u\np99_us %u\nmax_us %u\n", lat[nlat / 2], lat[(size_t)((double)nlat * 0.99)],
            lat[nlat - 1]);
-    printf("gaps %llu\nholes %llu\ngaps_total %llu\nholes_total %llu\n",
+    printf("gaps %llu\nholes %llu\ngaps_total %llu\nholes_total %llu\ngap_events_total %llu\n",
            (unsigned long long)(gaps - gaps0), (unsigned long long)(holes - holes0),
-           (unsigned long long)gaps, (unsigned long long)holes);
+           (unsigned long long)gaps, (unsigned long long)holes, (unsigned long long)gap_events);
     return 0;
 }

@@ -10,6 +10,8 @@ for bad in 0 -5 x 10000001; do
     rc=0; timeout -k 30 60 "$SIM" --firehose 10 --firehose-rate "$bad" >/dev/null 2>&1 || rc=$?
     [ "$rc" = 2 ] || { echo "FAIL: --firehose-rate $bad exited $rc, want 2"; exit 1; }
 done
+rc=0; timeout -k 30 60 "$SIM" --firehose-rate 10 >/dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || { echo "FAIL: --firehose-rate without --firehose exited $rc, want 2"; exit 1; }
 
 # 100,000/s: 300 events take a few milliseconds, nothing waits on a clock.
 start_sim --firehose 300 --firehose-rate 100000; P=$PORT

@@ -310,6 +310,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "ami-sim: --replay-timing needs --replay FILE\n");
         return 2;
     }
+    if (o->firehose_rate && !o->firehose) {
+        fprintf(stderr, "ami-sim: --firehose-rate needs --firehose N\n");
+        return 2;
+    }
     if (o->replay_file && sim_replay_load(&s, o->replay_file) != 0)
         return 1;
     sim_pbx_init(&s);
