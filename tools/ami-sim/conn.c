@@ -264,6 +264,8 @@ uint64_t sim_conn_deadline(const sim_conn *c)
         d = c->next_trickle;
     if (sim_timeline_on() && sim_timeline_deadline(c) < d)
         d = sim_timeline_deadline(c);
+    if (sim_firehose_deadline(c) < d)
+        d = sim_firehose_deadline(c);
     return d;
 }
 

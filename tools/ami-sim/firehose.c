@@ -51,11 +51,14 @@ static void firehose(sim_conn *c)
 {
     sim *s = c->sim;
     const sim_buf *blk = &s->firehose_block;
-    while (c->firehose_left && sim_buf_pending(&c->out) < LOW_WATER) {
-        uint64_t n = c->firehose_left < BLOCK_EVENTS ? c->firehose_left : BLOCK_EVENTS;
-        sim_buf_append(&c->out, blk->data, offsets[n]);
-        c->firehose_left -= n;
-    }
+    if (s->opt.firehose_rate)
+        sim_firehose_paced(c, blk, offsets, BLOCK_EVENTS);
+    else
+        while (c->firehose_left && sim_buf_pending(&c->out) < LOW_WATER) {
+            uint64_t n = c->firehose_left < BLOCK_EVENTS ? c->firehose_left : BLOCK_EVENTS;
+            sim_buf_append(&c->out, blk->data, offsets[n]);
+            c->firehose_left -= n;
+        }
     if (!c->firehose_left) {
         c->firehose_on = 0;
         sim_buf_printf(&c->out, "Event: SimDone\r\nPrivilege: system,all\r\nCount: %llu\r\n\r\n",

@@ -44,6 +44,9 @@ static void usage(FILE *f)
             "                        and timing of its .timeline, bytes unchanged\n"
             "  --firehose N          after Login, send N events as fast as the client\n"
             "                        reads, then \"Event: SimDone\" with \"Count: N\"\n"
+            "  --firehose-rate R     with --firehose: pace the events at R per second on\n"
+            "                        the loop's timer, each stamped with SimSeq and\n"
+            "                        SimSentUs (wall clock, microseconds, at the write)\n"
             "  --fault NAME          misbehave (repeatable): %s\n"
             "  --trickle-delay MS    delay between single-byte writes of --fault trickle\n"
             "                        (default 2)\n"
@@ -136,6 +139,7 @@ enum {
     OPT_CALL_DURATION,
     OPT_REPLAY,
     OPT_FIREHOSE,
+    OPT_FIREHOSE_RATE,
     OPT_FAULT,
     OPT_TRICKLE,
     OPT_VERBOSE,
@@ -161,6 +165,7 @@ int main(int argc, char **argv)
         {"call-duration", required_argument, NULL, OPT_CALL_DURATION},
         {"replay", required_argument, NULL, OPT_REPLAY},
         {"firehose", required_argument, NULL, OPT_FIREHOSE},
+        {"firehose-rate", required_argument, NULL, OPT_FIREHOSE_RATE},
         {"fault", required_argument, NULL, OPT_FAULT},
         {"trickle-delay", required_argument, NULL, OPT_TRICKLE},
         {"verbose", no_argument, NULL, OPT_VERBOSE},
@@ -221,15 +226,19 @@ int main(int argc, char **argv)
                 o->trickle_ms = (int)v;
             break;
         case OPT_MAX_OUTPUT:
+        case OPT_FIREHOSE_RATE:
         case OPT_FIREHOSE: {
             char *end;
             unsigned long long n = strtoull(optarg, &end, 10);
-            if (!*optarg || *end || optarg[0] == '-' || (opt == OPT_MAX_OUTPUT && n < 4096)) {
+            if (!*optarg || *end || optarg[0] == '-' || (opt == OPT_MAX_OUTPUT && n < 4096) ||
+                (opt == OPT_FIREHOSE_RATE && (n < 1 || n > 10000000))) {
                 fprintf(stderr, "ami-sim: bad number '%s'\n", optarg);
                 return 2;
             }
             if (opt == OPT_MAX_OUTPUT)
                 o->max_output = (size_t)n;
+            else if (opt == OPT_FIREHOSE_RATE)
+                o->firehose_rate = n;
             else
                 o->firehose = n;
             break;
@@ -299,6 +308,10 @@ int main(int argc, char **argv)
     }
     if (o->replay_timing && !o->replay_file) {
         fprintf(stderr, "ami-sim: --replay-timing needs --replay FILE\n");
+        return 2;
+    }
+    if (o->firehose_rate && !o->firehose) {
+        fprintf(stderr, "ami-sim: --firehose-rate needs --firehose N\n");
         return 2;
     }
     if (o->replay_file && sim_replay_load(&s, o->replay_file) != 0)

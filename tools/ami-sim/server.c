@@ -125,7 +125,7 @@ static int wants_write(const sim_conn *c, uint64_t now)
 {
     if (c->dead || c->io_wait_read)
         return 0;
-    if (!sim_buf_pending(&c->out) && !c->firehose_on && !c->oversize_on)
+    if (!sim_buf_pending(&c->out) && !sim_firehose_due(c, now) && !c->oversize_on)
         return 0;
     if ((c->sim->opt.faults & SIM_FAULT_TRICKLE) && now < c->next_trickle)
         return 0;

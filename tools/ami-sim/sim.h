@@ -165,6 +165,8 @@ typedef struct sim_conn {
 
     uint64_t firehose_left;
     int firehose_on;
+    uint64_t firehose_t0;   /* --firehose-rate: when pacing started (ms) */
+    uint64_t firehose_sent; /* --firehose-rate: events written so far */
     int oversize_on;
     uint64_t next_trickle;
 
@@ -199,6 +201,7 @@ typedef struct sim_options {
     const char *replay_file;
     int replay_timing; /* --replay-timing: follow FILE's .timeline */
     uint64_t firehose;
+    uint64_t firehose_rate; /* --firehose-rate: events per second, 0 = as fast as read */
     unsigned faults;
     int verbose;
     const char *record_file; /* --record: append every action received */
@@ -392,6 +395,15 @@ void sim_firehose_init(sim *s);
 /* Top up the output buffer of a connection with firehose or oversize
  * bytes while it is below the low-water mark. */
 void sim_generate(sim_conn *c);
+
+/* firehose_rate.c: --firehose-rate pacing. */
+/* Append the events due by now (at most c->firehose_left), cycling through
+ * the pre-rendered block, each stamped at the moment it is appended. */
+void sim_firehose_paced(sim_conn *c, const sim_buf *block, const size_t *offsets, size_t nblock);
+/* Whether the connection has firehose output to make now. */
+int sim_firehose_due(const sim_conn *c, uint64_t now);
+/* When the next paced event is due (AMI_NO_DEADLINE when not pacing). */
+uint64_t sim_firehose_deadline(const sim_conn *c);
 
 /* faults.c */
 int sim_fault_parse(const char *name, unsigned *faults);
