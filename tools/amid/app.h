@@ -24,6 +24,7 @@ typedef struct amid_msg {
     uint64_t seq;        /* 0 for per-client messages */
     size_t server;       /* index of its server */
     size_t len;          /* JSON bytes */
+    size_t name_off;     /* 0, or the event's subject token at buf[name_off] */
     unsigned char buf[]; /* LWS_PRE + len + 1 */
 } amid_msg;
 
@@ -33,6 +34,14 @@ void amid_msg_unref(amid_msg *m);
 static inline unsigned char *amid_msg_data(amid_msg *m)
 {
     return m->buf + LWS_PRE;
+}
+/* Appends the event name, escaped to one NATS subject token, after the
+ * JSON (refs must be 1: it may move). Returns the message, or NULL when
+ * out of memory (m freed). */
+amid_msg *amid_msg_set_name(amid_msg *m, const char *name);
+static inline const char *amid_msg_subject_token(const amid_msg *m)
+{
+    return m->name_off ? (const char *)m->buf + m->name_off : NULL;
 }
 
 #define AMID_CLASS_ALL 0xffffffffu
@@ -216,6 +225,30 @@ int amid_run_action(amid_token *t, amid_server *s, const json_t *action, amid_re
                     size_t whycap);
 
 int amid_state_allowed(const amid_token *t, const amid_server *s, char *why, size_t whycap);
+
+/* nats.c (with libnats; no-ops without) */
+#ifdef AMID_WITH_NATS
+int amid_nats_start(void);
+void amid_nats_kick(amid_server *s); /* new messages in s's ring */
+int amid_nats_idle(void);            /* 1: everything published and acknowledged */
+void amid_nats_stop(void);
+void amid_nats_free(void);
+#else
+static inline int amid_nats_start(void)
+{
+    return 0;
+}
+static inline void amid_nats_kick(amid_server *s)
+{
+    (void)s;
+}
+static inline int amid_nats_idle(void)
+{
+    return 1;
+}
+static inline void amid_nats_stop(void) {}
+static inline void amid_nats_free(void) {}
+#endif
 
 /* metrics.c */
 char *amid_metrics_text(size_t *len);
