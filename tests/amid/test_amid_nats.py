@@ -20,6 +20,7 @@ from amid_lib import (AMID, PROCS, TMP, Amid, Sim, check, finish, wait_for, writ
 
 NATS_SERVER = os.environ.get("NATS_SERVER_BIN", "nats-server")
 CONSUMER = os.environ["NATS_CONSUMER_BIN"]
+ACTION = os.environ["NATS_ACTION_BIN"]
 
 
 def free_port():
@@ -111,7 +112,7 @@ check(rc != 0 and "nats.pw" in out and "s3cret" not in out,
 # ------------------------------------------------ events, in order, with ids
 N1 = 3000
 sim = Sim("sim", "--firehose", str(N1))
-a = Amid("amid", base % ("", sim.port, nats.url(), "ack_timeout = 2000"))
+a = Amid("amid", base % ("max_body_bytes = 16384", sim.port, nats.url(), "ack_timeout = 2000"))
 epoch = wait_for(lambda: (re.search(r"epoch=([0-9a-f]+-[0-9a-f]+)", a.log()) or [None, None])[1],
                  "amid's epoch in its log")
 
@@ -174,6 +175,39 @@ def check_order(msgs, what):
 
 last = check_order(seen, "sequence 1..%d in stream order, each Nats-Msg-Id pbx1:EPOCH:SEQ "
                    "and subject ami.pbx1.events.<Event>" % len(seen))
+
+# ------------------------------------------ actions over request-reply
+
+
+def nats_action(subject, body):
+    r = subprocess.run([ACTION, "-s", nats.url(), "--timeout", "20000", subject],
+                       input=body, capture_output=True, text=True, timeout=60)
+    try:
+        return r.returncode, json.loads(r.stdout)
+    except ValueError:
+        return r.returncode, r.stdout + r.stderr
+
+
+rc, j = nats_action("ami.pbx1.action", '{"Action":"Ping","ActionID":"x1"}')
+check(rc == 0 and isinstance(j, dict) and j.get("response", {}).get("Response") == "Success"
+      and j.get("status") == 200, "Ping over ami.pbx1.action answers like POST /actions (%r)" % j)
+rc, j = nats_action("ami.pbx1.action", '{"Action":"Login","Username":"x","Secret":"y"}')
+check(rc == 0 and isinstance(j, dict) and j.get("status") == 403 and j.get("rule") == "reserved",
+      "Login over NATS is refused with 403 and the rule (%r)" % j)
+rc, j = nats_action("ami.pbx1.action", '{"Action":')
+check(rc == 0 and isinstance(j, dict) and j.get("status") == 400 and "bad JSON" in j["error"],
+      "invalid JSON over NATS gets 400 (%r)" % j)
+rc, j = nats_action("ami.pbx1.action", '{"Action":"Ping","X":"a\r\nAction: Hangup"}')
+check(rc == 0 and isinstance(j, dict) and j.get("status") == 400,
+      "a CR/LF in a value over NATS gets 400, nothing injected (%r)" % j)
+rc, j = nats_action("ami.pbx1.action", "x" * 20000)
+check(rc == 0 and isinstance(j, dict) and j.get("status") == 413,
+      "a request over max_body_bytes gets 413 (%r)" % (j if isinstance(j, dict) else "?"))
+rc, j = nats_action("ami.nosuch.action", '{"Action":"Ping"}')
+check(rc != 0 and "responders" in str(j).lower(), "no amid answers for an unknown server")
+rec = sim.received()
+check("Action: Ping" in rec and "Hangup" not in rec and "Username: x" not in rec,
+      "the sim got the Ping and nothing of the refused requests")
 
 # ------------------------------------ NATS killed and restarted mid-stream
 N2 = 60000

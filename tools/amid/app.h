@@ -124,6 +124,7 @@ typedef struct amid_req {
     json_t *ws_id;       /* WS: the caller's id */
     amid_server *srv;
     int is_command;
+    char *nats_reply; /* NATS: the requester's reply subject (owned) */
     struct amid_req *next, *prev;
 } amid_req;
 
@@ -207,8 +208,12 @@ void amid_http_stop(void);
 /* Refuses a WebSocket upgrade with an HTTP status and JSON error, at once;
  * returns what LWS_CALLBACK_HTTP_CONFIRM_UPGRADE must return. */
 int amid_http_reject_now(struct lws *wsi, int status, const char *why);
-/* The REST/WS reply for a finished action. */
+/* The REST/WS/NATS reply for a finished action (frees r; takes body). */
 void amid_req_done(amid_req *r, int status, json_t *body);
+/* A pending request linked into amid->reqs, or NULL (out of memory). */
+amid_req *amid_req_new(void);
+/* {"error": why, "status": N[, "rule": ...]}: the REST error body. */
+json_t *amid_error_body(int status, const char *why);
 
 /* ws.c */
 int amid_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -233,7 +238,15 @@ void amid_nats_kick(amid_server *s); /* new messages in s's ring */
 int amid_nats_idle(void);            /* 1: everything published and acknowledged */
 void amid_nats_stop(void);
 void amid_nats_free(void);
+/* Answers a NATS action request (the REST body, with "status"). */
+void amid_nats_reply(const char *reply, int status, const json_t *body);
 #else
+static inline void amid_nats_reply(const char *reply, int status, const json_t *body)
+{
+    (void)reply;
+    (void)status;
+    (void)body;
+}
 static inline int amid_nats_start(void)
 {
     return 0;

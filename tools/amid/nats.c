@@ -38,14 +38,25 @@ typedef struct slot {
 
 typedef struct nsrv {
     jsCtx *js;
-    uint64_t next;  /* next sequence number to publish */
-    uint64_t acked; /* all up to here are in the stream */
-    slot *win;      /* FIFO of in-flight publishes */
+    natsSubscription *sub; /* <prefix>.S.action */
+    uint64_t next;         /* next sequence number to publish */
+    uint64_t acked;        /* all up to here are in the stream */
+    slot *win;             /* FIFO of in-flight publishes */
     size_t win_head, win_count;
     uint64_t retry_at_ms;
     uint64_t backoff_ms;
     uint64_t published, acks, errors, gaps, resets;
 } nsrv;
+
+/* An action request, copied off libnats's thread. */
+typedef struct req_rec {
+    size_t server;
+    char *reply;
+    char *data; /* NULL: over max_body_bytes */
+    size_t len;
+} req_rec;
+
+#define MAX_QUEUED_REQUESTS 1024
 
 typedef struct ack_rec {
     size_t server;
@@ -73,6 +84,8 @@ static struct {
     ack_rec *q;
     size_t q_cap, q_head, q_count;
     uint64_t q_dropped;
+    req_rec rq[MAX_QUEUED_REQUESTS];
+    size_t rq_head, rq_count;
     int connected; /* under mu */
     int closed;    /* under mu: the connection is gone, make a new one */
 } N;
@@ -115,6 +128,53 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
         N.q_dropped++; /* the slot times out and is sent again */
     pthread_mutex_unlock(&N.mu);
     uv_async_send(&N.async);
+}
+
+static void answer_now(natsConnection *nc, const char *reply, int status, const char *why)
+{
+    char b[256];
+    int n = snprintf(b, sizeof b, "{\"error\":\"%s\",\"status\":%d}", why, status);
+    natsConnection_Publish(nc, reply, b, n);
+}
+
+/* <prefix>.S.action: queued for the loop, bounded; a request that finds
+ * the queue full, or has no reply subject, is answered (or dropped) here
+ * without touching amid's state. */
+static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    (void)sub;
+    const char *reply = natsMsg_GetReply(msg);
+    if (!reply || !*reply || strlen(reply) > 255) {
+        natsMsg_Destroy(msg);
+        return;
+    }
+    int len = natsMsg_GetDataLength(msg);
+    req_rec r = {.server = (size_t)(uintptr_t)closure, .reply = strdup(reply)};
+    if (len >= 0 && (size_t)len <= amid->cfg.max_body_bytes) {
+        r.data = malloc((size_t)len + 1);
+        if (r.data) {
+            memcpy(r.data, natsMsg_GetData(msg), (size_t)len);
+            r.data[len] = '\0';
+            r.len = (size_t)len;
+        }
+    }
+    int queued = 0;
+    if (r.reply && (r.data || len < 0 || (size_t)len > amid->cfg.max_body_bytes)) {
+        pthread_mutex_lock(&N.mu);
+        if (N.rq_count < MAX_QUEUED_REQUESTS) {
+            N.rq[(N.rq_head + N.rq_count) % MAX_QUEUED_REQUESTS] = r;
+            N.rq_count++;
+            queued = 1;
+        }
+        pthread_mutex_unlock(&N.mu);
+    }
+    if (!queued) {
+        answer_now(nc, reply, 503, "amid is busy: too many queued NATS requests");
+        free(r.reply);
+        free(r.data);
+    } else
+        uv_async_send(&N.async);
+    natsMsg_Destroy(msg);
 }
 
 static void on_disconnected(natsConnection *nc, void *closure)
@@ -222,6 +282,10 @@ static void connect_work(uv_work_t *w)
     natsStatus s = NATS_OK;
     if (N.lost) {
         /* The loop saw it close and stopped using it. */
+        for (size_t i = 0; i < amid->n_servers; i++) {
+            natsSubscription_Destroy(N.srv[i].sub);
+            N.srv[i].sub = NULL;
+        }
         for (size_t i = 0; i < amid->n_servers; i++)
             if (N.srv[i].js) {
                 jsCtx_Destroy(N.srv[i].js);
@@ -263,6 +327,16 @@ static void connect_work(uv_work_t *w)
     }
     if (s == NATS_OK)
         s = ensure_stream(N.srv[0].js, N.work_err, sizeof N.work_err);
+    for (size_t i = 0; i < amid->n_servers && s == NATS_OK; i++) {
+        if (N.srv[i].sub)
+            continue;
+        char subj[160];
+        snprintf(subj, sizeof subj, "%s.%s.action", c->subject_prefix, amid->servers[i].conf->name);
+        s = natsConnection_Subscribe(&N.srv[i].sub, N.nc, subj, on_request, (void *)(uintptr_t)i);
+        if (s != NATS_OK)
+            snprintf(N.work_err, sizeof N.work_err, "cannot subscribe to %s: %s", subj,
+                     natsStatus_GetText(s));
+    }
     N.work_status = s;
 }
 
@@ -471,10 +545,99 @@ static void check_closed(void)
     N.connect_at_ms = amid_now_ms() + 250;
 }
 
+/* The NATS form of POST /v1/servers/S/actions: the same JSON in, the
+ * same body out (plus "status"). The NATS account's permission to
+ * publish on the subject is the authorisation: amid applies no token, but
+ * still refuses the actions that would change the shared AMI connection. */
+static char nats_token_name[] = "nats";
+static amid_token nats_token = {
+    .name = nats_token_name, .servers = {.all = 1}, .actions = {.all = 1}, .events = {.all = 1}};
+
+void amid_nats_reply(const char *reply, int status, const json_t *body)
+{
+    if (!N.ready || N.stopping || !N.nc)
+        return; /* the requester times out */
+    json_t *o = body ? json_deep_copy(body) : json_object();
+    if (!o)
+        return;
+    if (!json_object_get(o, "status"))
+        json_object_set_new(o, "status", json_integer(status));
+    char *txt = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (txt)
+        natsConnection_Publish(N.nc, reply, txt, (int)strlen(txt));
+    free(txt);
+}
+
+static void run_request(req_rec *r)
+{
+    char why[512];
+    int st = 0;
+    json_t *action = NULL;
+    if (r->server >= amid->n_servers)
+        return;
+    amid_server *s = &amid->servers[r->server];
+    if (amid->draining) {
+        st = 503;
+        snprintf(why, sizeof why, "amid is shutting down");
+    } else if (!r->data) {
+        st = 413;
+        snprintf(why, sizeof why, "body over max_body_bytes (%zu)", amid->cfg.max_body_bytes);
+    } else {
+        json_error_t jerr;
+        action = json_loadb(r->data, r->len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!action) {
+            st = 400;
+            snprintf(why, sizeof why, "bad JSON: %s", jerr.text);
+        }
+    }
+    if (!st) {
+        amid_req *req = amid_req_new();
+        if (!req) {
+            st = 503;
+            snprintf(why, sizeof why, "out of memory");
+        } else {
+            req->nats_reply = r->reply;
+            r->reply = NULL;
+            st = amid_run_action(&nats_token, s, action, req, why, sizeof why);
+            if (st) {
+                r->reply = req->nats_reply;
+                amid_req_unlink(req);
+                free(req);
+            }
+        }
+    }
+    json_decref(action);
+    if (st) {
+        json_t *b = amid_error_body(st, why);
+        amid_nats_reply(r->reply, st, b);
+        json_decref(b);
+    }
+}
+
 static void on_async(uv_async_t *h)
 {
     (void)h;
     check_closed();
+    for (int k = 0; k < 64; k++) { /* bounded per wake-up; the rest next time */
+        pthread_mutex_lock(&N.mu);
+        int have = N.rq_count > 0;
+        req_rec r = {0};
+        if (have) {
+            r = N.rq[N.rq_head];
+            N.rq_head = (N.rq_head + 1) % MAX_QUEUED_REQUESTS;
+            N.rq_count--;
+        }
+        int more = N.rq_count > 0;
+        pthread_mutex_unlock(&N.mu);
+        if (!have)
+            break;
+        run_request(&r);
+        free(r.reply);
+        free(r.data);
+        if (more && k == 63)
+            uv_async_send(&N.async);
+    }
     ack_rec batch[256];
     for (;;) {
         size_t n = 0;
@@ -586,6 +749,10 @@ static void finish_close(void)
 {
     if (N.nc)
         natsConnection_Close(N.nc);
+    for (size_t i = 0; i < amid->n_servers; i++) {
+        natsSubscription_Destroy(N.srv[i].sub);
+        N.srv[i].sub = NULL;
+    }
     for (size_t i = 0; i < amid->n_servers; i++)
         if (N.srv[i].js) {
             jsCtx_Destroy(N.srv[i].js);
@@ -615,6 +782,11 @@ void amid_nats_free(void)
 {
     if (!N.on)
         return;
+    for (size_t i = 0; i < N.rq_count; i++) {
+        req_rec *r = &N.rq[(N.rq_head + i) % MAX_QUEUED_REQUESTS];
+        free(r->reply);
+        free(r->data);
+    }
     for (size_t i = 0; i < amid->n_servers; i++)
         free(N.srv[i].win);
     free(N.srv);
