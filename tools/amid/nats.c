@@ -115,7 +115,10 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
     (void)pa;
     const char *id = NULL;
     uint64_t covers;
-    if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) != NATS_OK || parse_covers(id, &covers) != 0)
+    int found =
+        natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) == NATS_OK && parse_covers(id, &covers) == 0;
+    natsMsg_Destroy(msg); /* ours to free (jsPubAckHandler's contract) */
+    if (!found)
         return;
     pthread_mutex_lock(&N.mu);
     if (N.q_count < N.q_cap) {
