@@ -32,9 +32,10 @@ def free_port():
 
 
 class Nats:
-    def __init__(self):
+    def __init__(self, js=True):
         self.port = free_port()
         self.store = os.path.join(TMP, "js")
+        self.js = ["-js", "-sd", self.store] if js else []
         self.n = 0
         self.start()
 
@@ -43,7 +44,7 @@ class Nats:
         log = os.path.join(TMP, "nats%d.log" % self.n)
         for attempt in range(100):
             self.proc = subprocess.Popen(
-                [NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", self.store],
+                [NATS_SERVER] + self.js + ["-a", "127.0.0.1", "-p", str(self.port)],
                 stdout=subprocess.DEVNULL, stderr=open(log, "w"))
             PROCS.append(self.proc)
 
@@ -285,8 +286,24 @@ if gaps:
           "after the gap, the 1000 events the ring held, in order (gap to %d, %d events, "
           "last %s of %d)" % (g["to"], len(rest), rest[-1] if rest else None, total))
 
+# ------------------------- a stream that does not take amid's subjects
+c = Amid("amid-wrong", base % ("", sim4.port, nats.url(), "stream = SMALL"))
+wait_for(lambda: "does not take the subjects ami.*.events.> and ami.*.gap" in c.log(),
+         "amid naming the stream's missing subjects")
+check("stream SMALL exists but does not take" in c.log() and "nats ready" not in c.log(),
+      "an existing stream without amid's subjects is reported, naming them, and not used")
+check(c.stop() == 0, "that amid stops cleanly too")
+
 # -------------------------------------------------------------- clean stop
 check(a.stop() == 0, "amid stops cleanly (SIGTERM) with NATS connected")
 check(b.stop() == 0, "the second amid stops cleanly")
 nats.kill()
+
+# ------------------------------------------------- a server without JetStream
+plain = Nats(js=False)
+d = Amid("amid-nojs", base % ("", sim4.port, plain.url(), ""))
+wait_for(lambda: "has no JetStream" in d.log(), "amid saying the server has no JetStream")
+check("start it with -js" in d.log(), "a NATS server without JetStream is reported clearly")
+check(d.stop() == 0, "amid without JetStream stops cleanly")
+plain.kill()
 finish()

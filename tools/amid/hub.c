@@ -74,7 +74,7 @@ amid_msg *amid_msg_set_name(amid_msg *m, const char *name)
     static const char hex[] = "0123456789ABCDEF";
     if (!name || !*name)
         name = "_";
-    size_t n = strnlen(name, 256), need = 0;
+    size_t n = strnlen(name, 128), need = 0; /* a subject stays under 512 bytes */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)name[i];
         need += (isalnum(c) && c < 0x80) || c == '-' ? 1 : 3;
