@@ -238,7 +238,14 @@ check(len(ids) == len(set(ids)), "no message id twice in the stream (%d messages
 check(any(m["data"].get("type") == "gap" and m["data"].get("reason") == "pbx_reconnect"
           for m in second), "the PBX reconnect is in the stream as a gap on ami.pbx1.gap")
 check_order(seen, "the whole stream is still sequence 1..N in order after the outage")
-check("nats publish failed" in a.log(), "amid logged the outage")
+check("nats publish failed" in a.log() or "nats connection lost" in a.log(),
+      "amid logged the outage")
+check((a.metric("amid_nats_resets_total") or 0) >= 1 and a.metric("amid_nats_ready") == 1,
+      "/metrics counts the restart from the last acknowledged event, and NATS ready again")
+wait_for(lambda: a.metric("amid_nats_acked_seq") == a.metric("amid_last_seq") and
+         a.metric("amid_nats_inflight") == 0, "amid_nats_acked_seq reaching amid_last_seq")
+check(a.metric("amid_nats_requests_total") == 5,
+      "/metrics counted the 5 NATS action requests to pbx1 (%r)" % a.metric("amid_nats_requests_total"))
 
 # ------------------------------------------ events waiting in the ring
 before = len(seen)

@@ -232,7 +232,13 @@ int amid_run_action(amid_token *t, amid_server *s, const json_t *action, amid_re
 int amid_state_allowed(const amid_token *t, const amid_server *s, char *why, size_t whycap);
 
 /* nats.c (with libnats; no-ops without) */
+typedef struct amid_nats_stats {
+    int ready;
+    uint64_t published, acked_seq, inflight, errors, resets, ring_gaps, requests;
+} amid_nats_stats;
 #ifdef AMID_WITH_NATS
+/* 0 and *out for server i, or -1 when NATS is not configured. */
+int amid_nats_stats_get(size_t i, amid_nats_stats *out);
 int amid_nats_start(void);
 void amid_nats_kick(amid_server *s); /* new messages in s's ring */
 int amid_nats_idle(void);            /* 1: everything published and acknowledged */
@@ -241,6 +247,12 @@ void amid_nats_free(void);
 /* Answers a NATS action request (the REST body, with "status"). */
 void amid_nats_reply(const char *reply, int status, const json_t *body);
 #else
+static inline int amid_nats_stats_get(size_t i, amid_nats_stats *out)
+{
+    (void)i;
+    (void)out;
+    return -1;
+}
 static inline void amid_nats_reply(const char *reply, int status, const json_t *body)
 {
     (void)reply;

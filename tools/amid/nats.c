@@ -45,7 +45,7 @@ typedef struct nsrv {
     size_t win_head, win_count;
     uint64_t retry_at_ms;
     uint64_t backoff_ms;
-    uint64_t published, acks, errors, gaps, resets;
+    uint64_t published, acks, errors, gaps, resets, requests;
 } nsrv;
 
 /* An action request, copied off libnats's thread. */
@@ -580,6 +580,7 @@ static void run_request(req_rec *r)
     if (r->server >= amid->n_servers)
         return;
     amid_server *s = &amid->servers[r->server];
+    N.srv[r->server].requests++;
     if (amid->draining) {
         st = 503;
         snprintf(why, sizeof why, "amid is shutting down");
@@ -683,6 +684,22 @@ static void on_timer(uv_timer_t *t)
 }
 
 /* ------------------------------------------------------------ public */
+
+int amid_nats_stats_get(size_t i, amid_nats_stats *out)
+{
+    if (!N.on || i >= amid->n_servers)
+        return -1;
+    nsrv *ns = &N.srv[i];
+    out->ready = N.ready;
+    out->published = ns->published;
+    out->acked_seq = ns->acked;
+    out->inflight = ns->win_count;
+    out->errors = ns->errors;
+    out->resets = ns->resets;
+    out->ring_gaps = ns->gaps;
+    out->requests = ns->requests;
+    return 0;
+}
 
 void amid_nats_kick(amid_server *s)
 {
