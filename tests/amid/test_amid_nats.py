@@ -11,61 +11,13 @@ one stopped)."""
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import time
 
-from amid_lib import (AMID, PROCS, TMP, Amid, Sim, check, finish, wait_for, write_private)
+from amid_lib import AMID, TMP, Amid, Sim, check, finish, wait_for, write_private
+from nats_lib import ACTION, CONSUMER, Nats, free_port
 
-NATS_SERVER = os.environ.get("NATS_SERVER_BIN", "nats-server")
-CONSUMER = os.environ["NATS_CONSUMER_BIN"]
-ACTION = os.environ["NATS_ACTION_BIN"]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-class Nats:
-    def __init__(self, js=True):
-        self.port = free_port()
-        self.store = os.path.join(TMP, "js")
-        self.js = ["-js", "-sd", self.store] if js else []
-        self.n = 0
-        self.start()
-
-    def start(self):
-        self.n += 1
-        log = os.path.join(TMP, "nats%d.log" % self.n)
-        for attempt in range(100):
-            self.proc = subprocess.Popen(
-                [NATS_SERVER] + self.js + ["-a", "127.0.0.1", "-p", str(self.port)],
-                stdout=subprocess.DEVNULL, stderr=open(log, "w"))
-            PROCS.append(self.proc)
-
-            def ready():
-                if self.proc.poll() is not None:
-                    return "exited"
-                return "ready" if "Server is ready" in open(log).read() else None
-            if wait_for(ready, "nats-server ready", 30) == "ready":
-                return
-            time.sleep(0.1)  # the port is still held by the old one: bounded retry
-        raise AssertionError("nats-server did not start")
-
-    def kill(self):
-        self.proc.kill()
-        self.proc.wait()
-
-    def url(self):
-        return "nats://127.0.0.1:%d" % self.port
-
-
-nats = Nats()
+nats = Nats().start()
 write_private(os.path.join(TMP, "pbx.secret"), "amp111\n")
 
 
@@ -307,7 +259,7 @@ check(b.stop() == 0, "the second amid stops cleanly")
 nats.kill()
 
 # ------------------------------------------------- a server without JetStream
-plain = Nats(js=False)
+plain = Nats(js=False, name="plain").start()
 d = Amid("amid-nojs", base % ("", sim4.port, plain.url(), ""))
 wait_for(lambda: "has no JetStream" in d.log(), "amid saying the server has no JetStream")
 check("start it with -js" in d.log(), "a NATS server without JetStream is reported clearly")

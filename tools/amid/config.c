@@ -467,7 +467,7 @@ static int on_nats(parse_ctx *x, const char *k, const char *v)
     int64_t d;
     n->enabled = 1;
     if (!strcmp(k, "url")) {
-        if (!valid_nats_urls(v))
+        if (strlen(v) > 1000 || !valid_nats_urls(v))
             return fail(x,
                         "[nats] url = %s: expected nats://HOST:PORT or tls://HOST:PORT, "
                         "comma-separated for a cluster (at most 16)",

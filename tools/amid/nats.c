@@ -737,7 +737,18 @@ int amid_nats_start(void)
         return -1;
     pthread_mutex_init(&N.mu, NULL);
     /* URLs, comma-separated: libnats splits them itself. */
-    if (natsOptions_Create(&N.opts) != NATS_OK || natsOptions_SetURL(N.opts, c->url) != NATS_OK ||
+    /* The URLs, split and trimmed here: libnats 3.4's SetURL keeps the
+     * space after a comma, and then finds no server. config.c allows at
+     * most 16, each without spaces. */
+    char urls[1024];
+    const char *srv[16];
+    int ns = 0;
+    snprintf(urls, sizeof urls, "%s", c->url);
+    for (char *save = NULL, *t = strtok_r(urls, ", ", &save); t && ns < 16;
+         t = strtok_r(NULL, ", ", &save))
+        srv[ns++] = t;
+    if (natsOptions_Create(&N.opts) != NATS_OK || !ns ||
+        natsOptions_SetServers(N.opts, srv, ns) != NATS_OK ||
         natsOptions_SetName(N.opts, "amid") != NATS_OK ||
         /* No reconnection inside libnats: after an outage it would send
          * what it buffered (publishes not yet written when the socket
