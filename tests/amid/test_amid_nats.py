@@ -15,7 +15,7 @@ import subprocess
 import time
 
 from amid_lib import AMID, TMP, Amid, Sim, check, finish, wait_for, write_private
-from nats_lib import ACTION, CONSUMER, Nats, free_port
+from nats_lib import ACTION, CONSUMER, Nats, Reader, free_port
 
 nats = Nats().start()
 write_private(os.path.join(TMP, "pbx.secret"), "amp111\n")
@@ -252,6 +252,23 @@ wait_for(lambda: "does not take the subjects ami.*.events.> and ami.*.gap" in c.
 check("stream SMALL exists but does not take" in c.log() and "nats ready" not in c.log(),
       "an existing stream without amid's subjects is reported, naming them, and not used")
 check(c.stop() == 0, "that amid stops cleanly too")
+
+# ------------------------- SIGTERM: the drain waits for JetStream's acks
+sim5 = Sim("sim5", "--firehose", "20000", port=free_port())
+e = Amid("amid-drain", base % ("", sim5.port, nats.url(), ""))
+ep = wait_for(lambda: (re.search(r"epoch=([0-9a-f]+-[0-9a-f]+)", e.log()) or [None, None])[1],
+              "the draining amid's epoch")
+wait_for(lambda: (e.metric("amid_events_total") or 0) >= 20001, "amid-drain got 20001 events")
+last_seq = int(e.metric("amid_last_seq"))
+behind = last_seq - int(e.metric("amid_nats_acked_seq") or 0)
+check(e.stop() == 0, "amid-drain stops cleanly on SIGTERM (%d events not yet acknowledged then)"
+      % behind)
+rd = Reader(nats.url(), "AMI", "ami.>", "drain")
+rd.read()
+mine = [m["data"]["seq"] for m in rd.msgs if m["data"].get("epoch") == ep]
+check(mine == list(range(1, last_seq + 1)),
+      "every event amid had received at SIGTERM is in the stream, in order (%d of %d)"
+      % (len(mine), last_seq))
 
 # -------------------------------------------------------------- clean stop
 check(a.stop() == 0, "amid stops cleanly (SIGTERM) with NATS connected")
