@@ -52,6 +52,9 @@ check(rc != 0 and "unknown key 'passwrd'" in out, "--check-config names an unkno
 rc, out = check_config(base % ("", 5038, "nats://127.0.0.1:4222", "password = hunter2"))
 check(rc != 0 and "password_file" in out and "hunter2" not in out,
       "a password in the config is refused without being echoed")
+rc, out = check_config(base % ("", 5038, "nats://amid:hunter2@127.0.0.1:4222", ""))
+check(rc != 0 and "credentials in the URL" in out and "hunter2" not in out,
+      "credentials in the URL are refused without being echoed")
 rc, out = check_config(base % ("", 5038, "http://127.0.0.1:4222", ""))
 check(rc != 0 and "[nats] url" in out, "a URL that is not nats:// or tls:// is refused")
 rc, out = check_config(base % ("", 5038, "nats://127.0.0.1:4222", "subject_prefix = a.*"))

@@ -467,6 +467,11 @@ static int on_nats(parse_ctx *x, const char *k, const char *v)
     int64_t d;
     n->enabled = 1;
     if (!strcmp(k, "url")) {
+        /* nats://user:password@host would put a secret in the config and
+         * in every log line that names the URL. */
+        if (strchr(v, '@'))
+            return fail(x, "[nats] url: credentials in the URL are not accepted; use user and "
+                           "password_file, or creds_file");
         if (strlen(v) > 1000 || !valid_nats_urls(v))
             return fail(x,
                         "[nats] url = %s: expected nats://HOST:PORT or tls://HOST:PORT, "
