@@ -285,4 +285,19 @@ wait_for(lambda: "has no JetStream" in d.log(), "amid saying the server has no J
 check("start it with -js" in d.log(), "a NATS server without JetStream is reported clearly")
 check(d.stop() == 0, "amid without JetStream stops cleanly")
 plain.kill()
+
+# ------------------------------------------------ user and password_file
+auth = Nats(name="auth", extra=["--user", "amid", "--pass", "s3cret-pw"]).start()
+write_private(os.path.join(TMP, "good.pw"), "s3cret-pw\n")
+write_private(os.path.join(TMP, "bad.pw"), "wrong-pw\n")
+f = Amid("amid-auth", base % ("", sim4.port, auth.url(), "user = amid\npassword_file = good.pw"))
+wait_for(lambda: "nats ready" in f.log(), "amid logging in to NATS with user/password_file")
+check("s3cret-pw" not in f.log(), "user and password_file log in; the password is not logged")
+check(f.stop() == 0, "that amid stops cleanly")
+g = Amid("amid-badauth", base % ("", sim4.port, auth.url(), "user = amid\npassword_file = bad.pw"))
+wait_for(lambda: "cannot connect" in g.log(), "amid refused by NATS")
+check("wrong-pw" not in g.log() and "nats ready" not in g.log(),
+      "a wrong NATS password is reported (without the password) and nothing is published")
+check(g.stop() == 0, "that amid stops cleanly")
+auth.kill()
 finish()
