@@ -18,6 +18,7 @@ packages=(
   libuv1-dev libev-dev libevent-dev  # event-loop adapter tests (optional); libuv: amid's loop
   libwebsockets-dev libwebsockets-evlib-uv  # amid: HTTP, WebSocket, TLS on the libuv loop
   libinih-dev                        # amid: amid.conf (INI)
+  libnats-dev nats-server            # amid's optional JetStream publishing; its tests start nats-server -js
   python3-websockets curl            # amid's end-to-end tests; the demo's REST call
   chromium                           # the panel's browser tests (tests/browser: playwright-core drives Debian's chromium)
 )

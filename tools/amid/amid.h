@@ -57,8 +57,27 @@ typedef struct amid_server_conf {
     int keepalive_ms;
 } amid_server_conf;
 
+/* [nats] (nats.c; only when amid is built with libnats). */
+typedef struct amid_nats_conf {
+    int enabled; /* a [nats] section was given */
+    char *url;   /* "nats://h:p, nats://h2:p" */
+    char *user;  /* with password_file */
+    char *password_file;
+    char *password;       /* read from password_file; never logged */
+    char *creds_file;     /* NATS .creds (JWT + nkey seed) */
+    char *stream;         /* default AMI */
+    char *subject_prefix; /* default ami */
+    int64_t max_age_s;    /* 0: unlimited */
+    int64_t max_bytes;    /* 0: unlimited (-1 to the server) */
+    int replicas;         /* 1..5 */
+    int duplicate_window_s;
+    int max_inflight; /* our own bound on unacknowledged publishes */
+    int ack_timeout_ms;
+} amid_nats_conf;
+
 typedef struct amid_config {
     char *path;
+    amid_nats_conf nats;
     char *listen_host;
     unsigned listen_port;
     char *static_dir;

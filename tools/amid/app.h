@@ -24,6 +24,7 @@ typedef struct amid_msg {
     uint64_t seq;        /* 0 for per-client messages */
     size_t server;       /* index of its server */
     size_t len;          /* JSON bytes */
+    size_t name_off;     /* 0, or the event's subject token at buf[name_off] */
     unsigned char buf[]; /* LWS_PRE + len + 1 */
 } amid_msg;
 
@@ -33,6 +34,14 @@ void amid_msg_unref(amid_msg *m);
 static inline unsigned char *amid_msg_data(amid_msg *m)
 {
     return m->buf + LWS_PRE;
+}
+/* Appends the event name, escaped to one NATS subject token, after the
+ * JSON (refs must be 1: it may move). Returns the message, or NULL when
+ * out of memory (m freed). */
+amid_msg *amid_msg_set_name(amid_msg *m, const char *name);
+static inline const char *amid_msg_subject_token(const amid_msg *m)
+{
+    return m->name_off ? (const char *)m->buf + m->name_off : NULL;
 }
 
 #define AMID_CLASS_ALL 0xffffffffu
@@ -115,6 +124,7 @@ typedef struct amid_req {
     json_t *ws_id;       /* WS: the caller's id */
     amid_server *srv;
     int is_command;
+    char *nats_reply; /* NATS: the requester's reply subject (owned) */
     struct amid_req *next, *prev;
 } amid_req;
 
@@ -198,8 +208,12 @@ void amid_http_stop(void);
 /* Refuses a WebSocket upgrade with an HTTP status and JSON error, at once;
  * returns what LWS_CALLBACK_HTTP_CONFIRM_UPGRADE must return. */
 int amid_http_reject_now(struct lws *wsi, int status, const char *why);
-/* The REST/WS reply for a finished action. */
+/* The REST/WS/NATS reply for a finished action (frees r; takes body). */
 void amid_req_done(amid_req *r, int status, json_t *body);
+/* A pending request linked into amid->reqs, or NULL (out of memory). */
+amid_req *amid_req_new(void);
+/* {"error": why, "status": N[, "rule": ...]}: the REST error body. */
+json_t *amid_error_body(int status, const char *why);
 
 /* ws.c */
 int amid_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -216,6 +230,50 @@ int amid_run_action(amid_token *t, amid_server *s, const json_t *action, amid_re
                     size_t whycap);
 
 int amid_state_allowed(const amid_token *t, const amid_server *s, char *why, size_t whycap);
+
+/* nats.c (with libnats; no-ops without) */
+typedef struct amid_nats_stats {
+    int ready;
+    uint64_t published, acked_seq, inflight, errors, resets, ring_gaps, requests;
+} amid_nats_stats;
+#ifdef AMID_WITH_NATS
+/* 0 and *out for server i, or -1 when NATS is not configured. */
+int amid_nats_stats_get(size_t i, amid_nats_stats *out);
+int amid_nats_start(void);
+void amid_nats_kick(amid_server *s); /* new messages in s's ring */
+int amid_nats_idle(void);            /* 1: everything published and acknowledged */
+void amid_nats_stop(void);
+void amid_nats_free(void);
+/* Answers a NATS action request (the REST body, with "status"). */
+void amid_nats_reply(const char *reply, int status, const json_t *body);
+#else
+static inline int amid_nats_stats_get(size_t i, amid_nats_stats *out)
+{
+    (void)i;
+    (void)out;
+    return -1;
+}
+static inline void amid_nats_reply(const char *reply, int status, const json_t *body)
+{
+    (void)reply;
+    (void)status;
+    (void)body;
+}
+static inline int amid_nats_start(void)
+{
+    return 0;
+}
+static inline void amid_nats_kick(amid_server *s)
+{
+    (void)s;
+}
+static inline int amid_nats_idle(void)
+{
+    return 1;
+}
+static inline void amid_nats_stop(void) {}
+static inline void amid_nats_free(void) {}
+#endif
 
 /* metrics.c */
 char *amid_metrics_text(size_t *len);

@@ -389,6 +389,165 @@ static int on_token(parse_ctx *x, const char *name, const char *k, const char *v
     return 1;
 }
 
+/* "30", "90s", "15m", "12h", "7d": seconds. */
+static int parse_duration(const char *v, int64_t max, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *v == '-' || n < 0)
+        return -1;
+    long long mul = 1;
+    if (*end == 's')
+        end++;
+    else if (*end == 'm')
+        mul = 60, end++;
+    else if (*end == 'h')
+        mul = 3600, end++;
+    else if (*end == 'd')
+        mul = 86400, end++;
+    if (*end || n > max / mul)
+        return -1;
+    *out = (int64_t)(n * mul);
+    return 0;
+}
+
+/* A NATS subject token sequence: tokens of letters, digits, '-' and '_'
+ * separated by single dots (no wildcard, no space, no empty token). */
+static int valid_subject_prefix(const char *s)
+{
+    if (!*s || strlen(s) > 64)
+        return 0;
+    int tok = 0;
+    for (; *s; s++) {
+        if (*s == '.') {
+            if (!tok)
+                return 0;
+            tok = 0;
+        } else if (isalnum((unsigned char)*s) || *s == '-' || *s == '_')
+            tok++;
+        else
+            return 0;
+    }
+    return tok > 0;
+}
+
+/* Each comma-separated URL (spaces around commas allowed): nats:// or
+ * tls://, then printable bytes with no space. */
+static int valid_nats_urls(const char *v)
+{
+    const char *p = v;
+    int n = 0;
+    for (;;) {
+        while (*p == ' ')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        const char *t = e;
+        while (t > p && t[-1] == ' ')
+            t--;
+        if (t == p || (strncmp(p, "nats://", 7) && strncmp(p, "tls://", 6)))
+            return 0;
+        for (const char *q = p; q < t; q++)
+            if ((unsigned char)*q <= ' ' || (unsigned char)*q >= 0x7f)
+                return 0;
+        n++;
+        if (!*e)
+            break;
+        p = e + 1;
+    }
+    return n <= 16;
+}
+
+static int on_nats(parse_ctx *x, const char *k, const char *v)
+{
+    amid_nats_conf *n = &x->c->nats;
+    size_t z;
+    int64_t d;
+    n->enabled = 1;
+    if (!strcmp(k, "url")) {
+        /* nats://user:password@host would put a secret in the config and
+         * in every log line that names the URL. */
+        if (strchr(v, '@'))
+            return fail(x, "[nats] url: credentials in the URL are not accepted; use user and "
+                           "password_file, or creds_file");
+        if (strlen(v) > 1000 || !valid_nats_urls(v))
+            return fail(x,
+                        "[nats] url = %s: expected nats://HOST:PORT or tls://HOST:PORT, "
+                        "comma-separated for a cluster (at most 16)",
+                        v);
+        free(n->url);
+        n->url = xstrdup(v);
+    } else if (!strcmp(k, "user")) {
+        free(n->user);
+        n->user = xstrdup(v);
+    } else if (!strcmp(k, "password_file")) {
+        resolve_path(x, v, &n->password_file);
+    } else if (!strcmp(k, "password") || !strcmp(k, "token")) {
+        return fail(x,
+                    "[nats]: '%s' is not accepted; put it in a file (chmod 600) and name it "
+                    "with password_file",
+                    k);
+    } else if (!strcmp(k, "creds_file")) {
+        resolve_path(x, v, &n->creds_file);
+    } else if (!strcmp(k, "stream")) {
+        if (!valid_name(v))
+            return fail(x, "[nats] stream = %s: 1-64 letters, digits, '-' or '_'", v);
+        free(n->stream);
+        n->stream = xstrdup(v);
+    } else if (!strcmp(k, "subject_prefix")) {
+        if (!valid_subject_prefix(v))
+            return fail(x,
+                        "[nats] subject_prefix = %s: subject tokens (letters, digits, '-', "
+                        "'_') separated by dots, no wildcards",
+                        v);
+        free(n->subject_prefix);
+        n->subject_prefix = xstrdup(v);
+    } else if (!strcmp(k, "max_age")) {
+        if (parse_duration(v, (int64_t)3650 * 86400, &d) != 0)
+            return fail(x, "[nats] max_age = %s: seconds or Ns/Nm/Nh/Nd (0: unlimited)", v);
+        n->max_age_s = d;
+    } else if (!strcmp(k, "max_bytes")) {
+        if (strcmp(v, "0") == 0)
+            n->max_bytes = 0;
+        else {
+            char *end;
+            errno = 0;
+            unsigned long long b = strtoull(v, &end, 10);
+            unsigned long long mul = 1;
+            if (*end == 'k' || *end == 'K')
+                mul = 1024ull, end++;
+            else if (*end == 'm' || *end == 'M')
+                mul = 1024ull * 1024, end++;
+            else if (*end == 'g' || *end == 'G')
+                mul = 1024ull * 1024 * 1024, end++;
+            if (errno || end == v || *v == '-' || *end || b == 0 ||
+                b > ((unsigned long long)1 << 50) / mul)
+                return fail(x, "[nats] max_bytes = %s: bytes with k/M/G (0: unlimited)", v);
+            n->max_bytes = (int64_t)(b * mul);
+        }
+    } else if (!strcmp(k, "replicas")) {
+        if (parse_size(v, 1, 5, &z) != 0)
+            return fail(x, "[nats] replicas = %s: 1 to 5", v);
+        n->replicas = (int)z;
+    } else if (!strcmp(k, "duplicate_window")) {
+        if (parse_duration(v, 7 * 86400, &d) != 0 || d < 1)
+            return fail(x, "[nats] duplicate_window = %s: seconds or Nm/Nh, at least 1s", v);
+        n->duplicate_window_s = (int)d;
+    } else if (!strcmp(k, "max_inflight")) {
+        if (parse_size(v, 1, 1000, &z) != 0)
+            return fail(x, "[nats] max_inflight = %s: 1 to 1000", v);
+        n->max_inflight = (int)z;
+    } else if (!strcmp(k, "ack_timeout")) {
+        if (parse_size(v, 100, 600000, &z) != 0)
+            return fail(x, "[nats] ack_timeout = %s: milliseconds, 100 to 600000", v);
+        n->ack_timeout_ms = (int)z;
+    } else
+        return fail(x, "[nats]: unknown key '%s'", k);
+    return 1;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
     parse_ctx *x = user;
@@ -402,7 +561,9 @@ static int handler(void *user, const char *section, const char *name, const char
         return on_amid(x, name, value);
     if (!strncmp(section, "server ", 7))
         return on_server(x, section + 7, name, value);
-    return fail(x, "unknown section [%s] (expected [amid], [server NAME] or [token NAME])",
+    if (!strcmp(section, "nats"))
+        return on_nats(x, name, value);
+    return fail(x, "unknown section [%s] (expected [amid], [server NAME], [token NAME] or [nats])",
                 section);
 }
 
@@ -538,6 +699,49 @@ static void defaults(amid_config *c)
     c->max_body_bytes = 65536;
     c->session_ttl_s = 43200;
     c->max_clients = 1000;
+    c->nats.replicas = 1;
+    c->nats.duplicate_window_s = 120;
+    c->nats.max_inflight = 256;
+    c->nats.ack_timeout_ms = 5000;
+}
+
+static int check_nats(amid_config *c, int check_secrets, char *err, size_t errcap)
+{
+    amid_nats_conf *n = &c->nats;
+    if (!n->enabled)
+        return 0;
+#ifndef AMID_WITH_NATS
+    snprintf(err, errcap,
+             "[nats]: this amid was built without NATS support (install libnats-dev and "
+             "rebuild)");
+    return -1;
+#endif
+    if (!n->url) {
+        snprintf(err, errcap, "[nats]: url is required (nats://HOST:PORT)");
+        return -1;
+    }
+    if (!n->stream)
+        n->stream = xstrdup("AMI");
+    if (!n->subject_prefix)
+        n->subject_prefix = xstrdup("ami");
+    if (n->password_file && !n->user) {
+        snprintf(err, errcap, "[nats]: password_file needs user");
+        return -1;
+    }
+    if (n->user && !n->password_file) {
+        snprintf(err, errcap, "[nats]: user needs password_file");
+        return -1;
+    }
+    if (n->creds_file && n->user) {
+        snprintf(err, errcap, "[nats]: use either user/password_file or creds_file, not both");
+        return -1;
+    }
+    if (n->creds_file && amid_file_private(n->creds_file, err, errcap) != 0)
+        return -1;
+    if (check_secrets && n->password_file &&
+        read_secret(n->password_file, &n->password, err, errcap) != 0)
+        return -1;
+    return 0;
 }
 
 int amid_config_load(amid_config *c, const char *path, int check_secrets, char *err, size_t errcap)
@@ -582,6 +786,8 @@ int amid_config_load(amid_config *c, const char *path, int check_secrets, char *
             return -1;
         }
     }
+    if (check_nats(c, check_secrets, err, errcap) != 0)
+        return -1;
     return check_tokens(c, err, errcap);
 }
 
@@ -637,6 +843,16 @@ void amid_config_free(amid_config *c)
     free(c->tls_key);
     free(c->tokens_file);
     list_free(&c->origins);
+    free(c->nats.url);
+    free(c->nats.user);
+    free(c->nats.password_file);
+    if (c->nats.password) {
+        memset(c->nats.password, 0, strlen(c->nats.password));
+        free(c->nats.password);
+    }
+    free(c->nats.creds_file);
+    free(c->nats.stream);
+    free(c->nats.subject_prefix);
     for (size_t i = 0; i < c->n_servers; i++) {
         amid_server_conf *s = &c->servers[i];
         free(s->name);

@@ -82,7 +82,7 @@ static void reply_json(struct lws *wsi, pss *p, int status, json_t *body)
 
 /* {"error": why, "status": N, "rule": "..."}: the rule is the config key
  * a 403 names (the text before the first ':'). */
-static json_t *error_body(int status, const char *why)
+json_t *amid_error_body(int status, const char *why)
 {
     json_t *o = json_pack("{s:s, s:i}", "error", why, "status", status);
     if (o && status == 403) {
@@ -95,7 +95,7 @@ static json_t *error_body(int status, const char *why)
 
 static void reply_error(struct lws *wsi, pss *p, int status, const char *why)
 {
-    reply_json(wsi, p, status, error_body(status, why));
+    reply_json(wsi, p, status, amid_error_body(status, why));
 }
 
 static int write_reply(struct lws *wsi, pss *p)
@@ -152,7 +152,7 @@ static const char *reason_phrase(int status)
  * is put together here. */
 int amid_http_reject_now(struct lws *wsi, int status, const char *why)
 {
-    json_t *b = error_body(status, why);
+    json_t *b = amid_error_body(status, why);
     char *txt = b ? json_dumps(b, JSON_COMPACT) : NULL;
     json_decref(b);
     if (!txt)
@@ -236,7 +236,7 @@ void amid_req_unlink(amid_req *r)
     amid->n_reqs--;
 }
 
-static amid_req *req_new(void)
+amid_req *amid_req_new(void)
 {
     amid_req *r = calloc(1, sizeof *r);
     if (!r)
@@ -280,6 +280,9 @@ void amid_req_done(amid_req *r, int status, json_t *body)
                 amid_client_push_ctl(r->client, m);
         }
         r->client->ws_pending--;
+    } else if (r->nats_reply) {
+        amid_nats_reply(r->nats_reply, status, body);
+        free(r->nats_reply);
     }
     json_decref(body);
     json_decref(r->ws_id);
@@ -345,7 +348,7 @@ static void do_action(struct lws *wsi, pss *p, amid_token *t, amid_server *s, in
         cmd = json_pack("{s:s, s:O}", "Action", "Command", "Command", c);
         action = cmd;
     }
-    amid_req *req = req_new();
+    amid_req *req = amid_req_new();
     if (!req) {
         json_decref(body);
         json_decref(cmd);

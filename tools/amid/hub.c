@@ -6,6 +6,7 @@
  * sequence numbers it lost. Nothing here ever pauses the AMI connection. */
 #include "app.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -58,10 +59,46 @@ amid_msg *amid_msg_new(const char *json, size_t len)
     m->classes = AMID_CLASS_ALL;
     m->seq = 0;
     m->server = 0;
+    m->name_off = 0;
     m->len = len;
     memcpy(m->buf + LWS_PRE, json, len);
     m->buf[LWS_PRE + len] = '\0';
     return m;
+}
+
+/* Letters, digits and '-' stay; every other byte (the '.', '*', '>' and
+ * spaces a subject cannot hold, and '_' itself, which keeps the mapping
+ * one to one) becomes _XX in upper-case hex. */
+amid_msg *amid_msg_set_name(amid_msg *m, const char *name)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    if (!name || !*name)
+        name = "_";
+    size_t n = strnlen(name, 128), need = 0; /* a subject stays under 512 bytes */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        need += (isalnum(c) && c < 0x80) || c == '-' ? 1 : 3;
+    }
+    size_t off = LWS_PRE + m->len + 1;
+    amid_msg *r = realloc(m, sizeof *m + off + need + 1);
+    if (!r) {
+        free(m);
+        return NULL;
+    }
+    char *o = (char *)r->buf + off;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if ((isalnum(c) && c < 0x80) || c == '-')
+            *o++ = (char)c;
+        else {
+            *o++ = '_';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+    }
+    *o = '\0';
+    r->name_off = off;
+    return r;
 }
 
 amid_msg *amid_msg_ref(amid_msg *m)
@@ -545,10 +582,13 @@ void amid_hub_publish(amid_server *s, const ami_packet *p)
         return;
     }
     m->classes = amid_classes_of(ami_packet_get(p, "Privilege"));
+    if (amid->cfg.nats.enabled && !(m = amid_msg_set_name(m, ami_packet_event_name(p))))
+        return; /* out of memory: its number is spent, a gap */
     s->events_total++;
     ring_push(s, m);
     fan_out(s, m, p);
     amid_msg_unref(m);
+    amid_nats_kick(s);
 }
 
 void amid_hub_publish_pbx_gap(amid_server *s, const ami_packet *p)
@@ -568,6 +608,7 @@ void amid_hub_publish_pbx_gap(amid_server *s, const ami_packet *p)
             amid_client_push(sub->client, m, sub);
     }
     amid_msg_unref(m);
+    amid_nats_kick(s);
 }
 
 /* --------------------------------------------------------- subscribe */

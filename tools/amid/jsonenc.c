@@ -133,6 +133,7 @@ amid_msg *amid_encode_event(const char *server, uint64_t seq, const char *epoch,
     m->classes = AMID_CLASS_ALL;
     m->seq = seq;
     m->server = 0;
+    m->name_off = 0;
     m->len = len;
     return m;
 }

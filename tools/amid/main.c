@@ -40,8 +40,10 @@ static void on_tick(uv_timer_t *t)
     (void)t;
     uint64_t now = amid_now_ms();
     amid_ws_check_slow(now);
-    if (amid->draining &&
-        ((amid->n_reqs == 0 && amid->n_clients == 0) || now >= amid->drain_deadline))
+    /* Draining also waits (within the deadline) for JetStream to confirm
+     * every event already in the rings. */
+    if (amid->draining && ((amid->n_reqs == 0 && amid->n_clients == 0 && amid_nats_idle()) ||
+                           now >= amid->drain_deadline))
         shutdown_now();
 }
 
@@ -100,6 +102,7 @@ static void shutdown_now(void)
      * HTTP side can still take the answers. */
     for (size_t i = 0; i < amid->n_servers; i++)
         amid_upstream_stop(&amid->servers[i]);
+    amid_nats_stop();
     /* On a foreign loop lws closes its handles asynchronously; the loop
      * runs until they are gone. */
     amid_http_stop();
@@ -123,6 +126,20 @@ static int check_config(const char *path)
     for (size_t i = 0; i < c.n_servers; i++)
         printf("  server %s: %s@%s:%u (secret from %s)\n", c.servers[i].name, c.servers[i].username,
                c.servers[i].host, c.servers[i].port, c.servers[i].secret_file);
+    if (c.nats.enabled) {
+        printf("  nats %s%s: stream %s, subjects %s.*.events.> and %s.*.gap, max_age %llds, "
+               "max_bytes %lld, replicas %d, duplicate window %ds, %d in flight per server, "
+               "ack timeout %d ms\n",
+               c.nats.url,
+               c.nats.creds_file ? " (creds file)"
+               : c.nats.user     ? " (user)"
+                                 : "",
+               c.nats.stream, c.nats.subject_prefix, c.nats.subject_prefix,
+               (long long)c.nats.max_age_s, (long long)c.nats.max_bytes, c.nats.replicas,
+               c.nats.duplicate_window_s, c.nats.max_inflight, c.nats.ack_timeout_ms);
+        if (c.nats.max_age_s && c.nats.max_age_s < c.nats.duplicate_window_s)
+            printf("    note: max_age is shorter than the duplicate window\n");
+    }
     for (size_t i = 0; i < c.n_tokens; i++) {
         amid_token *t = &c.tokens[i];
         printf("  token %s: servers %s%zu, actions %s%zu, events %s%zu%s%s%s\n", t->name,
@@ -211,7 +228,11 @@ int main(int argc, char **argv)
         amid_error("cannot listen", "listen=%s:%u", app.cfg.listen_host, app.cfg.listen_port);
         rc = 1;
     } else {
-        for (size_t i = 0; i < app.n_servers; i++)
+        if (amid_nats_start() != 0) {
+            amid_error("cannot set up NATS", "url=%s", app.cfg.nats.url);
+            rc = 1;
+        }
+        for (size_t i = 0; i < app.n_servers && rc == 0; i++)
             if (amid_upstream_start(&app.servers[i]) != 0) {
                 amid_error("cannot start the AMI client", "server=%s", app.cfg.servers[i].name);
                 rc = 1;
@@ -239,6 +260,7 @@ int main(int argc, char **argv)
     int lc = uv_loop_close(&loop);
     if (lc != 0)
         amid_warn("loop not closed cleanly", "error=%s", uv_strerror(lc));
+    amid_nats_free();
     for (size_t i = 0; i < app.n_servers; i++)
         amid_hub_free(&app.servers[i]);
     free(app.servers);

@@ -77,6 +77,38 @@ char *amid_metrics_text(size_t *len)
         put(&b, "amid_upstream_paused_ms_total{server=\"%s\"} %llu\n", amid->servers[i].conf->name,
             (unsigned long long)st.paused_ms);
     }
+    amid_nats_stats ns;
+    if (amid->n_servers && amid_nats_stats_get(0, &ns) == 0) {
+        put(&b,
+            "# HELP amid_nats_ready 1 when connected to NATS with the stream checked.\n"
+            "# TYPE amid_nats_ready gauge\namid_nats_ready %d\n",
+            ns.ready);
+        static const char *const names[] = {
+            "amid_nats_published_total", "amid_nats_acked_seq",    "amid_nats_inflight",
+            "amid_nats_errors_total",    "amid_nats_resets_total", "amid_nats_ring_gaps_total",
+            "amid_nats_requests_total"};
+        static const char *const help[] = {
+            "counter Publishes to JetStream (resends included).",
+            "gauge Last sequence number JetStream confirmed, with all before it.",
+            "gauge Publishes waiting for their acknowledgement.",
+            "counter Failed publishes and error acknowledgements.",
+            "counter Restarts from the last acknowledged event.",
+            "counter Gap messages for events the ring lost before NATS took them.",
+            "counter Action requests received over NATS."};
+        for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+            const char *sp = strchr(help[k], ' ');
+            put(&b, "# HELP %s %s\n# TYPE %s %.*s\n", names[k], sp + 1, names[k],
+                (int)(sp - help[k]), help[k]);
+            for (size_t i = 0; i < amid->n_servers; i++) {
+                if (amid_nats_stats_get(i, &ns) != 0)
+                    continue;
+                uint64_t v[] = {ns.published, ns.acked_seq, ns.inflight, ns.errors,
+                                ns.resets,    ns.ring_gaps, ns.requests};
+                put(&b, "%s{server=\"%s\"} %llu\n", names[k], amid->servers[i].conf->name,
+                    (unsigned long long)v[k]);
+            }
+        }
+    }
     put(&b,
         "# HELP amid_ws_clients WebSocket clients connected.\n# TYPE amid_ws_clients gauge\n"
         "amid_ws_clients %zu\n",
