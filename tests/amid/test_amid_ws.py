@@ -15,13 +15,13 @@ tok_users, h_users = new_token("users")
 conf = """[amid]
 listen = 127.0.0.1:0
 ring_events = 50
-session_ttl = 2
+session_ttl = 6
 [server pbx1]
 host = 127.0.0.1
 port = %d
 username = admin
 secret_file = pbx.secret
-keepalive = 1000
+keepalive = 30000
 [token all]
 %s
 servers = *
