@@ -472,6 +472,15 @@ int amid_client_write(amid_client *c)
                     return -1;
             }
         }
+        /* Control messages (a PBX gap notice, action replies) before a
+         * snapshot: the gap that made the snapshot necessary must reach
+         * the client first, even when the resync beat its write. */
+        if (!m && c->ctl_count) {
+            m = c->ctl[c->ctl_head];
+            c->ctl_head = (c->ctl_head + 1) % AMID_MAX_CONTROL;
+            c->ctl_count--;
+            owned = 1;
+        }
         if (!m && c->need_snapshot && c->state_srv) {
             /* Built now, so it includes every change up to this write;
              * changes queued after it re-apply harmlessly (by id). */
@@ -480,12 +489,6 @@ int amid_client_write(amid_client *c)
             owned = 1;
             if (!m)
                 return -1;
-        }
-        if (!m && c->ctl_count) {
-            m = c->ctl[c->ctl_head];
-            c->ctl_head = (c->ctl_head + 1) % AMID_MAX_CONTROL;
-            c->ctl_count--;
-            owned = 1;
         }
         if (!m && c->q_count) {
             m = c->q[c->q_head];
