@@ -15,8 +15,9 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
+#include "stop.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,25 +35,6 @@
 #define SLICE_MS 200
 /* The Logoff courtesy at the end is bounded, so exit stays prompt. */
 #define LOGOFF_MS 2000
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
-
-static void install_handlers(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    /* No SA_RESTART: a blocked poll() returns early. */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-}
 
 typedef struct watch watch;
 
@@ -84,7 +66,7 @@ static void on_event(ami_async *a, const ami_packet *ev, void *ud)
     server_state *ss = ud;
     watch *w = ss->w;
     (void)a;
-    if (w->done || stop_signal)
+    if (w->done || tool_stop_signal())
         return;
     const char *name = ami_packet_event_name(ev);
     /* The gap notice is printed whatever --filter says, and is not counted
@@ -177,7 +159,7 @@ static void on_state(ami_async *a, ami_async_state state, ami_async_reason why, 
         ss->announced = 0;
         return;
     }
-    if (w->logging_off || stop_signal)
+    if (w->logging_off || tool_stop_signal())
         return;
     if (state == AMI_ASYNC_DISCONNECTED) {
         /* --reconnect: one line per outage, not one per failed attempt. */
@@ -216,7 +198,7 @@ static int should_end(void *ud)
         tool_out_flush(&w->out);
         w->unflushed = 0;
     }
-    return stop_signal || w->done || w->out.write_errno;
+    return tool_stop_signal() || w->done || w->out.write_errno;
 }
 
 static int all_stopped(void *ud)
@@ -323,7 +305,7 @@ int tool_cmd_events(tool_opts *o)
         tool_record_close(rec);
         return rc;
     }
-    install_handlers();
+    tool_stop_install();
 
     watch *w = calloc(1, sizeof(*w));
     if (!w)
@@ -339,7 +321,7 @@ int tool_cmd_events(tool_opts *o)
     int code = watch_all(w, secret, tls);
     tool_secret_wipe(secret);
     tool_tls_config_free(tls);
-    if (stop_signal)
+    if (tool_stop_signal())
         code = TOOL_EXIT_OK; /* also a signal during connect or login */
     finish(w);
     int wcode = tool_out_finish(&w->out);

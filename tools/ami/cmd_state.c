@@ -14,6 +14,7 @@
 #include "filter.h"
 #include "jsonstr.h"
 #include "live.h"
+#include "stop.h"
 #include "secret.h"
 #include "state_from.h"
 #include "state_text.h"
@@ -155,7 +156,7 @@ static int live_state(tool_opts *o)
             code = tool_exit_for(s->list_failed);
         }
     }
-    if (code == 0 && !tool_live_stopped()) {
+    if (code == 0 && !tool_stop_signal()) {
         ami_state *st[TOOL_MAX_SERVERS];
         const char *names[TOOL_MAX_SERVERS];
         for (size_t i = 0; i < r->live.n; i++) {

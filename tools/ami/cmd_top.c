@@ -12,6 +12,7 @@
  */
 #include "conn.h"
 #include "live.h"
+#include "stop.h"
 #include "secret.h"
 #include "state_from.h"
 #include "tlsopt.h"
@@ -210,7 +211,7 @@ static int run(top *t, tool_opts *o)
             tool_err("waiting for the servers failed: %s", strerror(errno));
             return TOOL_EXIT_CONNECTION;
         }
-        if (tool_live_stopped())
+        if (tool_stop_signal())
             return TOOL_EXIT_OK;
         print_once(t, ami_async_now());
         for (size_t i = 0; i < t->live.n; i++) {

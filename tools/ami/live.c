@@ -10,8 +10,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
+#include "stop.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,29 +26,6 @@
 /* How long one poll() may block before the stop flag is checked again. */
 #define SLICE_MS  200
 #define LOGOFF_MS 2000
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
-
-int tool_live_stopped(void)
-{
-    return stop_signal != 0;
-}
-
-static void install_handlers(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-}
 
 static void on_synced(ami_state_link *link, int synced, int error, void *ud)
 {
@@ -151,7 +129,7 @@ static void on_state(ami_async *a, ami_async_state state, ami_async_reason why, 
         s->down_at = ami_async_now();
         l->changed = 1;
     }
-    if (l->logging_off || stop_signal)
+    if (l->logging_off || tool_stop_signal())
         return;
     if (state == AMI_ASYNC_DISCONNECTED) {
         if (!s->down_at)
@@ -217,7 +195,7 @@ int tool_live_init(tool_live *l, tool_opts *o, const char *secret, const ami_tls
     l->o = o;
     l->n = o->nservers;
     l->reconnect = reconnect;
-    install_handlers();
+    tool_stop_install();
     for (size_t i = 0; i < l->n; i++) {
         int rc = setup(l, i, secret, tls);
         if (rc)
@@ -246,7 +224,7 @@ int tool_live_run(tool_live *l, const tool_live_loop *lp)
     struct pollfd fds[TOOL_MAX_SERVERS + 1];
     uint64_t next_tick = lp->tick_ms >= 0 ? ami_async_now() + (uint64_t)lp->tick_ms : UINT64_MAX;
     for (;;) {
-        if ((stop_signal && !lp->ignore_stop) || (lp->done && lp->done(lp->ud)))
+        if ((tool_stop_signal() && !lp->ignore_stop) || (lp->done && lp->done(lp->ud)))
             return 0;
         uint64_t now = ami_async_now();
         if (lp->end_at && now >= lp->end_at)

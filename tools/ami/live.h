@@ -83,8 +83,6 @@ int tool_live_all_synced(const tool_live *l);
 
 /* Log off politely where logged in, stop the rest, free everything. */
 void tool_live_finish(tool_live *l);
-
-/* The stop flag set by SIGINT/SIGTERM/SIGHUP (installed by init). */
-int tool_live_stopped(void);
+/* tool_live_init installs the stop handlers of stop.h. */
 
 #endif
