@@ -28,6 +28,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 jobs=$(nproc)
+# The browser test drives Debian's chromium through playwright-core: the
+# same pinned install as scripts/test.sh (never a downloaded browser).
+if [ ! -d tests/browser/node_modules ]; then
+    echo "== browser test dependencies (npm ci)"
+    (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi
 echo "== building build/asan (ASan + UBSan) and build/gcc"
 [ -f build/asan/CMakeCache.txt ] ||
     cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DAMI_SANITIZE=ON >/dev/null
