@@ -5,9 +5,11 @@
  * printed like an event. */
 #include "conn.h"
 #include "filter.h"
+#include "follow.h"
 #include "output.h"
 #include "record.h"
 #include "secret.h"
+#include "stop.h"
 #include "tlsopt.h"
 
 #include <ami/adapters/poll.h>
@@ -16,25 +18,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
-#include "stop.h"
-
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* Backoff of --reconnect: a tool following a restart wants to be back
- * quickly, and a cap of 10 s keeps a long outage from making it sluggish. */
-#define RECONNECT_INITIAL_MS 500
-#define RECONNECT_MAX_MS     10000
-/* Keepalive with --reconnect, so a peer that vanished without a FIN (a
- * crashed host, a cut cable) is noticed and reconnected. */
-#define KEEPALIVE_MS          20000
-#define KEEPALIVE_DEADLINE_MS 10000
-/* How long one poll() may block before the stop flag is checked again
- * (a signal between the check and poll() must not be lost forever). */
-#define SLICE_MS 200
-/* The Logoff courtesy at the end is bounded, so exit stays prompt. */
-#define LOGOFF_MS 2000
 
 typedef struct watch watch;
 
@@ -218,13 +204,13 @@ static void finish(watch *w)
     w->logging_off = 1;
     for (size_t i = 0; i < w->n; i++) {
         if (ami_async_get_state(w->h[i]) == AMI_ASYNC_UP) {
-            ami_async_set_timeouts(w->h[i], LOGOFF_MS, LOGOFF_MS);
+            ami_async_set_timeouts(w->h[i], TOOL_LOGOFF_MS, TOOL_LOGOFF_MS);
             if (ami_async_logoff(w->h[i]) == 0)
                 continue;
         }
         ami_async_stop(w->h[i]);
     }
-    ami_poll_loop(w->h, w->n, LOGOFF_MS, all_stopped, w);
+    ami_poll_loop(w->h, w->n, TOOL_LOGOFF_MS, all_stopped, w);
 }
 
 static int setup(watch *w, size_t i, const char *secret, const ami_tls_config *tls)
@@ -252,9 +238,9 @@ static int setup(watch *w, size_t i, const char *secret, const ami_tls_config *t
     }
     int t = o->timeout_ms < 0 ? INT_MAX : o->timeout_ms;
     ami_async_set_timeouts(a, t, t);
-    ami_async_set_reconnect(a, o->reconnect, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, 0);
+    ami_async_set_reconnect(a, o->reconnect, TOOL_RECONNECT_INITIAL_MS, TOOL_RECONNECT_MAX_MS, 0);
     if (o->reconnect)
-        ami_async_set_keepalive(a, KEEPALIVE_MS, KEEPALIVE_DEADLINE_MS);
+        ami_async_set_keepalive(a, TOOL_KEEPALIVE_MS, TOOL_KEEPALIVE_DEADLINE_MS);
     ami_async_set_event_cb(a, on_event, ss);
     if (w->rec)
         ami_async_set_wire_cb(a, tool_record_wire, w->rec);
@@ -273,7 +259,7 @@ static int watch_all(watch *w, const char *secret, const ami_tls_config *tls)
         if (ami_async_start(w->h[i]) != 0)
             tool_oom(); /* only a handle without server or login refuses */
     while (!should_end(w))
-        if (ami_poll_loop(w->h, w->n, SLICE_MS, should_end, w) < 0) {
+        if (ami_poll_loop(w->h, w->n, TOOL_SLICE_MS, should_end, w) < 0) {
             tool_err("waiting for events failed: %s", strerror(errno));
             return TOOL_EXIT_CONNECTION;
         }

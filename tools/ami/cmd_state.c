@@ -15,10 +15,8 @@
 #include "jsonstr.h"
 #include "live.h"
 #include "stop.h"
-#include "secret.h"
 #include "state_from.h"
 #include "state_text.h"
-#include "tlsopt.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -118,24 +116,10 @@ static int done(void *ud)
 
 static int live_state(tool_opts *o)
 {
-    int rc = tool_conn_settle(o);
-    if (rc)
-        return rc;
-    ami_tls_config *tls = NULL;
-    if ((rc = tool_tls_config(o, &tls)) != 0)
-        return rc;
-    char secret[TOOL_SECRET_MAX];
-    if ((rc = tool_secret_get(o, secret)) != 0) {
-        tool_secret_wipe(secret);
-        tool_tls_config_free(tls);
-        return rc;
-    }
     state_run *r = calloc(1, sizeof(*r));
     if (!r)
         tool_oom();
-    int code = tool_live_init(&r->live, o, secret, tls, 0);
-    tool_secret_wipe(secret);
-    tool_tls_config_free(tls);
+    int code = tool_live_init(&r->live, o, 0);
     if (code == 0) {
         r->live.on_event = on_event;
         r->live.ud = r;

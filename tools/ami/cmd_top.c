@@ -13,9 +13,7 @@
 #include "conn.h"
 #include "live.h"
 #include "stop.h"
-#include "secret.h"
 #include "state_from.h"
-#include "tlsopt.h"
 #include "top_view.h"
 
 #include <curses.h>
@@ -303,27 +301,13 @@ int tool_cmd_top(tool_opts *o)
         free(t);
         return code;
     }
-    int rc = tool_conn_settle(o);
-    if (rc)
-        return rc;
-    ami_tls_config *tls = NULL;
-    if ((rc = tool_tls_config(o, &tls)) != 0)
-        return rc;
-    char secret[TOOL_SECRET_MAX];
-    if ((rc = tool_secret_get(o, secret)) != 0) {
-        tool_secret_wipe(secret);
-        tool_tls_config_free(tls);
-        return rc;
-    }
     top *t = calloc(1, sizeof(*t));
     if (!t)
         tool_oom();
     t->ui.view = first_view(o);
     /* The live view follows restarts and shows outages on screen; --once
      * reports them on stderr and exits. */
-    int code = tool_live_init(&t->live, o, secret, tls, !o->top_once);
-    tool_secret_wipe(secret);
-    tool_tls_config_free(tls);
+    int code = tool_live_init(&t->live, o, !o->top_once);
     t->live.quiet = !o->top_once;
     if (code == 0) {
         tool_live_start(&t->live);

@@ -5,27 +5,17 @@
 #include "live.h"
 
 #include "conn.h"
+#include "follow.h"
+#include "secret.h"
+#include "stop.h"
 #include "tlsopt.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
-#include "stop.h"
-
 #include <stdlib.h>
 #include <string.h>
-
-/* `ami top` follows restarts: back quickly, never sluggish after a long
- * outage (the same backoff as `ami events --reconnect`). */
-#define RECONNECT_INITIAL_MS 500
-#define RECONNECT_MAX_MS     10000
-/* A peer that vanished without a FIN is noticed by the keepalive. */
-#define KEEPALIVE_MS          20000
-#define KEEPALIVE_DEADLINE_MS 10000
-/* How long one poll() may block before the stop flag is checked again. */
-#define SLICE_MS  200
-#define LOGOFF_MS 2000
 
 static void on_synced(ami_state_link *link, int synced, int error, void *ud)
 {
@@ -181,27 +171,36 @@ static int setup(tool_live *l, size_t i, const char *secret, const ami_tls_confi
         return tool_exit_for(rc);
     }
     ami_async_set_timeouts(s->a, t, t);
-    ami_async_set_reconnect(s->a, l->reconnect, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, 0);
+    ami_async_set_reconnect(s->a, l->reconnect, TOOL_RECONNECT_INITIAL_MS, TOOL_RECONNECT_MAX_MS,
+                            0);
     if (l->reconnect)
-        ami_async_set_keepalive(s->a, KEEPALIVE_MS, KEEPALIVE_DEADLINE_MS);
+        ami_async_set_keepalive(s->a, TOOL_KEEPALIVE_MS, TOOL_KEEPALIVE_DEADLINE_MS);
     ami_async_set_event_cb(s->a, on_event, s);
     ami_async_set_state_cb(s->a, on_state, s);
     return 0;
 }
 
-int tool_live_init(tool_live *l, tool_opts *o, const char *secret, const ami_tls_config *tls,
-                   int reconnect)
+int tool_live_init(tool_live *l, tool_opts *o, int reconnect)
 {
     l->o = o;
-    l->n = o->nservers;
     l->reconnect = reconnect;
-    tool_stop_install();
-    for (size_t i = 0; i < l->n; i++) {
-        int rc = setup(l, i, secret, tls);
-        if (rc)
-            return rc;
+    int rc = tool_conn_settle(o);
+    if (rc)
+        return rc;
+    ami_tls_config *tls = NULL;
+    if ((rc = tool_tls_config(o, &tls)) != 0)
+        return rc;
+    char secret[TOOL_SECRET_MAX];
+    if ((rc = tool_secret_get(o, secret)) == 0) {
+        tool_stop_install();
+        l->n = o->nservers;
+        for (size_t i = 0; i < l->n && rc == 0; i++)
+            rc = setup(l, i, secret, tls);
     }
-    return 0;
+    /* The secret lives only as long as the logins are being set up. */
+    tool_secret_wipe(secret);
+    tool_tls_config_free(tls);
+    return rc;
 }
 
 void tool_live_start(tool_live *l)
@@ -229,7 +228,7 @@ int tool_live_run(tool_live *l, const tool_live_loop *lp)
         uint64_t now = ami_async_now();
         if (lp->end_at && now >= lp->end_at)
             return 0;
-        uint64_t wake = now + SLICE_MS;
+        uint64_t wake = now + TOOL_SLICE_MS;
         if (lp->end_at && lp->end_at < wake)
             wake = lp->end_at;
         if (next_tick < wake)
@@ -293,7 +292,7 @@ void tool_live_finish(tool_live *l)
         if (!l->h[i])
             continue;
         if (ami_async_get_state(l->h[i]) == AMI_ASYNC_UP) {
-            ami_async_set_timeouts(l->h[i], LOGOFF_MS, LOGOFF_MS);
+            ami_async_set_timeouts(l->h[i], TOOL_LOGOFF_MS, TOOL_LOGOFF_MS);
             if (ami_async_logoff(l->h[i]) == 0)
                 continue;
         }
@@ -302,7 +301,7 @@ void tool_live_finish(tool_live *l)
     /* Bounded: the Logoff courtesy must not hold the exit up, and it runs
      * also after a Ctrl-C ended the view. */
     tool_live_loop lp = {.extra_fd = -1, .tick_ms = -1, .done = all_stopped, .ud = l};
-    lp.end_at = ami_async_now() + LOGOFF_MS;
+    lp.end_at = ami_async_now() + TOOL_LOGOFF_MS;
     lp.ignore_stop = 1;
     tool_live_run(l, &lp);
     for (size_t i = 0; i < l->n; i++) {

@@ -54,10 +54,11 @@ struct tool_live {
     void *ud;
 };
 
-/* Set up every server of o->servers (connection, login, TLS, the store).
- * Returns 0 or an exit status after a message. */
-int tool_live_init(tool_live *l, tool_opts *o, const char *secret, const ami_tls_config *tls,
-                   int reconnect);
+/* Settle the options (tool_conn_settle), read the secret and the TLS
+ * settings, and set up every server of o->servers (connection, login, the
+ * store); the secret is wiped before it returns. Returns 0 or an exit
+ * status after a message; call tool_live_finish() either way. */
+int tool_live_init(tool_live *l, tool_opts *o, int reconnect);
 /* Start connecting every server. */
 void tool_live_start(tool_live *l);
 
