@@ -12,6 +12,7 @@
  *   missing N           SimSeq numbers skipped
  *   gap_messages N      <prefix>.<server>.gap messages
  *   servers N           distinct servers seen
+ *   event_bytes N       mean JSON bytes of a counted event
  *   events_per_s R      counted events / (last - first arrival)
  *   p50_us P  p99_us P  max_us P   sim write -> this read
  *
@@ -38,7 +39,7 @@ typedef struct {
 static server_seq servers[MAX_SERVERS];
 static size_t n_servers;
 static uint32_t *lat;
-static uint64_t lat_max_us, events, other, dups, missing, gap_msgs;
+static uint64_t lat_max_us, events, other, dups, missing, gap_msgs, event_bytes;
 static int64_t first_us, last_us;
 
 static int64_t now_us(void)
@@ -111,6 +112,7 @@ static void count(natsMsg *m, int64_t t)
     missing += n - s->next;
     s->next = n + 1;
     events++;
+    event_bytes += (uint64_t)len;
     if (!first_us)
         first_us = t;
     last_us = t;
@@ -202,12 +204,14 @@ int main(int argc, char **argv)
         natsMsgList_Destroy(&list);
     }
     double secs = last_us > first_us ? (double)(last_us - first_us) / 1e6 : 0;
-    printf("events %llu\nother %llu\nduplicates %llu\nmissing %llu\ngap_messages %llu\n"
-           "servers %zu\nevents_per_s %.0f\np50_us %llu\np99_us %llu\nmax_us %llu\n",
-           (unsigned long long)events, (unsigned long long)other, (unsigned long long)dups,
-           (unsigned long long)missing, (unsigned long long)gap_msgs, n_servers,
-           secs > 0 ? (double)events / secs : 0, (unsigned long long)percentile(0.50),
-           (unsigned long long)percentile(0.99), (unsigned long long)lat_max_us);
+    printf(
+        "events %llu\nother %llu\nduplicates %llu\nmissing %llu\ngap_messages %llu\n"
+        "servers %zu\nevent_bytes %llu\nevents_per_s %.0f\np50_us %llu\np99_us %llu\nmax_us %llu\n",
+        (unsigned long long)events, (unsigned long long)other, (unsigned long long)dups,
+        (unsigned long long)missing, (unsigned long long)gap_msgs, n_servers,
+        (unsigned long long)(events ? event_bytes / events : 0),
+        secs > 0 ? (double)events / secs : 0, (unsigned long long)percentile(0.50),
+        (unsigned long long)percentile(0.99), (unsigned long long)lat_max_us);
     natsSubscription_Destroy(sub);
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
