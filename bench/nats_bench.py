@@ -123,11 +123,11 @@ max_inflight = 1000
 def describe(f):
     return ("%s events/s end to end; p50 %.1f ms, p99 %.1f ms, max %.0f ms; "
             "%d of %d events lost, %s duplicates, %s gap messages; amid CPU %.0f%% of a core, "
-            "peak RSS %.0f MiB; nats-server CPU %.0f%%"
+            "peak RSS %.0f MiB; nats-server CPU %.0f%%; %s JSON bytes per event"
             % (f.get("events_per_s", "0"), int(f.get("p50_us", 0)) / 1000,
                int(f.get("p99_us", 0)) / 1000, int(f.get("max_us", 0)) / 1000, f["lost"],
                f["offered"], f.get("duplicates", "?"), f.get("gap_messages", "?"), f["amid_cpu"],
-               f["hwm_kib"] / 1024, f["nats_cpu"]))
+               f["hwm_kib"] / 1024, f["nats_cpu"], f.get("event_bytes", "?")))
 
 
 f = run_one(PBXS, RATE, SECS, "main")
