@@ -43,8 +43,10 @@ void sim_firehose_paced(sim_conn *c, size_t nblock)
     if (c->firehose_sent >= due || !c->firehose_left)
         return;
     /* One clock reading per pass: SimSentUs, and the Timestamp of
-     * --timestamp-events, of every event this pass writes. */
-    long long us = sim_wall_us();
+     * --timestamp-events, of every event this pass writes. Never the
+     * reading of another pass, of this session or another, so no two
+     * sessions' events share bytes (timestamp.c). */
+    long long us = sim_stamp_next(c->sim);
     while (c->firehose_left && c->firehose_sent < due &&
            sim_buf_pending(&c->out) < PACED_MAX_QUEUED) {
         size_t i = (size_t)(c->firehose_sent % nblock);

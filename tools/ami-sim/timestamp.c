@@ -8,12 +8,12 @@
  * message id from those bytes, so the sim must give each connection the
  * very same ones.
  *
- * Stamps come from CLOCK_REALTIME. Those of broadcast events and of the
- * unpaced firehose never repeat or run backwards (sim_stamp_next), so
- * two identical events (the firehose repeats its 64-event block) stay
- * distinct bytes. The paced firehose (--firehose-rate) stamps the events
- * of one pass with that pass's clock reading, the same value as their
- * SimSentUs, for latency figures; their SimSeq keeps them distinct.
+ * Stamps come from CLOCK_REALTIME and never repeat or run backwards
+ * (sim_stamp_next), so two identical events (the firehose repeats its
+ * 64-event block, and every session gets the same firehose) stay distinct
+ * bytes. The paced firehose (--firehose-rate) stamps the events of one
+ * pass with that pass's reading, the same value as their SimSentUs, for
+ * latency figures; their SimSeq keeps them distinct.
  */
 #include "sim.h"
 
