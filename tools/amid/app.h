@@ -289,6 +289,11 @@ static inline void amid_nats_stop(void) {}
 static inline void amid_nats_free(void) {}
 #endif
 
+/* drain.c: the graceful stop. amid_drain_done: 1 once everything is
+ * finished or the deadline passed (logged), then shut down. */
+void amid_drain_start(int sig);
+int amid_drain_done(uint64_t now_ms);
+
 /* metrics.c */
 char *amid_metrics_text(size_t *len);
 
