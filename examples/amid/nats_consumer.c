@@ -2,7 +2,7 @@
  * consumer and prints one JSON line per message:
  *
  *   {"subject":"ami.pbx1.events.Newchannel","stream_seq":12,
- *    "ts":1764658000123456789,"msg_id":"pbx1:692e...:12",
+ *    "ts":1764658000123456789,"msg_id":"pbx1:692e...:12","amid_seq":"12",
  *    "data":{...amid's WebSocket message...}}
  *
  * The consumer is durable: run it again with the same --durable name and
@@ -35,6 +35,9 @@ static void print_msg(natsMsg *m)
     const char *id = NULL;
     if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id) == NATS_OK && id)
         json_object_set_new(o, "msg_id", json_string(id));
+    const char *seq = NULL; /* the publishing amid's own sequence number */
+    if (natsMsgHeader_Get(m, "Amid-Seq", &seq) == NATS_OK && seq)
+        json_object_set_new(o, "amid_seq", json_string(seq));
     const char *data = natsMsg_GetData(m);
     int len = natsMsg_GetDataLength(m);
     json_t *d = data ? json_loadb(data, (size_t)len, 0, NULL) : NULL;

@@ -43,6 +43,14 @@ void sim_deliver(sim_conn *c, int cls, const char *text, size_t len)
 
 void sim_broadcast(sim *s, int cls, const char *text, size_t len)
 {
+    /* manager_event() stamps the event once: every session gets the same
+     * bytes (timestamp.c). */
+    sim_buf stamped = {0};
+    if (s->opt.timestamp_events) {
+        sim_buf_put_stamped(&stamped, text, len, sim_stamp_next(s));
+        text = stamped.data;
+        len = stamped.len;
+    }
     for (sim_conn *c = s->conns; c; c = c->next) {
         sim_deliver(c, cls, text, len);
         /* Any event ends a WaitEvent, even one this session does not get
@@ -51,6 +59,7 @@ void sim_broadcast(sim *s, int cls, const char *text, size_t len)
         if (c->waiting)
             c->wait_deadline = 0;
     }
+    sim_buf_free(&stamped);
 }
 
 void sim_action_events(sim_conn *c, const ami_packet *p, const char *id)

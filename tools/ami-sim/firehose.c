@@ -13,8 +13,9 @@
 #define BLOCK_EVENTS 64
 
 /* Event boundaries in the block, so a final partial block stops exactly
- * at the requested count. */
+ * at the requested count; and where each event's Timestamp goes. */
 static size_t offsets[BLOCK_EVENTS + 1];
+static size_t stamp_at[BLOCK_EVENTS];
 
 void sim_firehose_init(sim *s)
 {
@@ -42,27 +43,62 @@ void sim_firehose_init(sim *s)
             sim_buf_printf(b, "Variable: %s\r\nValue: %s\r\n",
                            kind == 2 ? "ORIGVAR1" : "DIALSTATUS", kind == 2 ? "one" : "ANSWER");
         sim_buf_append(b, "\r\n", 2);
+        stamp_at[i] = offsets[i] + sim_event_stamp_at(b->data + offsets[i], b->len - offsets[i]);
     }
     offsets[BLOCK_EVENTS] = b->len;
     s->firehose_block_events = BLOCK_EVENTS;
 }
 
-static void firehose(sim_conn *c)
+void sim_firehose_put(sim_conn *c, size_t i, long long us)
+{
+    const sim_buf *blk = &c->sim->firehose_block;
+    size_t end = offsets[i + 1] - 2; /* without the blank line */
+    if (!c->sim->opt.timestamp_events) {
+        sim_buf_append(&c->out, blk->data + offsets[i], end - offsets[i]);
+        return;
+    }
+    sim_buf_append(&c->out, blk->data + offsets[i], stamp_at[i] - offsets[i]);
+    sim_buf_put_stamp(&c->out, us);
+    sim_buf_append(&c->out, blk->data + stamp_at[i], end - stamp_at[i]);
+}
+
+/* Unpaced: whole blocks at a time, or, with --timestamp-events, one event
+ * at a time, each with its own stamp. */
+static void unpaced(sim_conn *c)
 {
     sim *s = c->sim;
     const sim_buf *blk = &s->firehose_block;
-    if (s->opt.firehose_rate)
-        sim_firehose_paced(c, blk, offsets, BLOCK_EVENTS);
-    else
-        while (c->firehose_left && sim_buf_pending(&c->out) < LOW_WATER) {
-            uint64_t n = c->firehose_left < BLOCK_EVENTS ? c->firehose_left : BLOCK_EVENTS;
+    while (c->firehose_left && sim_buf_pending(&c->out) < LOW_WATER) {
+        uint64_t n = c->firehose_left < BLOCK_EVENTS ? c->firehose_left : BLOCK_EVENTS;
+        if (s->opt.timestamp_events)
+            for (uint64_t i = 0; i < n; i++) {
+                sim_firehose_put(c, (size_t)i, sim_stamp_next(s));
+                sim_buf_append(&c->out, "\r\n", 2);
+            }
+        else
             sim_buf_append(&c->out, blk->data, offsets[n]);
-            c->firehose_left -= n;
-        }
+        c->firehose_left -= n;
+        c->firehose_sent += n;
+    }
+}
+
+static void firehose(sim_conn *c)
+{
+    sim *s = c->sim;
+    if (s->opt.firehose_rate)
+        sim_firehose_paced(c, BLOCK_EVENTS);
+    else
+        unpaced(c);
     if (!c->firehose_left) {
         c->firehose_on = 0;
-        sim_buf_printf(&c->out, "Event: SimDone\r\nPrivilege: system,all\r\nCount: %llu\r\n\r\n",
+        sim_buf b = {0};
+        sim_buf_printf(&b, "Event: SimDone\r\nPrivilege: system,all\r\nCount: %llu\r\n\r\n",
                        (unsigned long long)s->opt.firehose);
+        if (s->opt.timestamp_events)
+            sim_buf_put_stamped(&c->out, b.data, b.len, sim_stamp_next(s));
+        else
+            sim_buf_append(&c->out, b.data, b.len);
+        sim_buf_free(&b);
     }
 }
 

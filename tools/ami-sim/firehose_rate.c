@@ -14,7 +14,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <time.h>
 
 /* As firehose.c: a reader that falls behind costs at most this much; the
  * events it owes are then appended once the buffer drains. */
@@ -29,7 +28,7 @@ static uint64_t due_by(const sim_conn *c, uint64_t now)
     return elapsed * c->sim->opt.firehose_rate / 1000 + 1;
 }
 
-void sim_firehose_paced(sim_conn *c, const sim_buf *block, const size_t *offsets, size_t nblock)
+void sim_firehose_paced(sim_conn *c, size_t nblock)
 {
     uint64_t now = sim_now_ms();
     if (!c->firehose_t0) {
@@ -43,14 +42,16 @@ void sim_firehose_paced(sim_conn *c, const sim_buf *block, const size_t *offsets
     uint64_t due = due_by(c, now);
     if (c->firehose_sent >= due || !c->firehose_left)
         return;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    long long us = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    /* One clock reading per pass: SimSentUs, and the Timestamp of
+     * --timestamp-events, of every event this pass writes. Never the
+     * reading of another pass, of this session or another, so no two
+     * sessions' events share bytes (timestamp.c). */
+    long long us = sim_stamp_next(c->sim);
     while (c->firehose_left && c->firehose_sent < due &&
            sim_buf_pending(&c->out) < PACED_MAX_QUEUED) {
         size_t i = (size_t)(c->firehose_sent % nblock);
         /* The pre-rendered event without its blank line, then the stamps. */
-        sim_buf_append(&c->out, block->data + offsets[i], offsets[i + 1] - offsets[i] - 2);
+        sim_firehose_put(c, i, us);
         c->firehose_sent++;
         c->firehose_left--;
         sim_buf_printf(&c->out, "SimSeq: %llu\r\nSimSentUs: %lld\r\n\r\n",

@@ -47,6 +47,10 @@ static void usage(FILE *f)
             "  --firehose-rate R     with --firehose: pace the events at R per second on\n"
             "                        the loop's timer, each stamped with SimSeq and\n"
             "                        SimSentUs (wall clock, microseconds, at the write)\n"
+            "  --timestamp-events    manager.conf's timestampevents = yes: every event\n"
+            "                        gets \"Timestamp: SEC.USEC\" after Privilege, stamped\n"
+            "                        once (all sessions get the same bytes); firehose\n"
+            "                        events when written\n"
             "  --fault NAME          misbehave (repeatable): %s\n"
             "  --trickle-delay MS    delay between single-byte writes of --fault trickle\n"
             "                        (default 2)\n"
@@ -150,7 +154,8 @@ enum {
     OPT_QUEUES,
     OPT_HELP,
     OPT_VERSION,
-    OPT_REPLAY_TIMING
+    OPT_REPLAY_TIMING,
+    OPT_TIMESTAMP_EVENTS
 };
 
 int main(int argc, char **argv)
@@ -175,6 +180,7 @@ int main(int argc, char **argv)
         {"tls-ca", required_argument, NULL, OPT_TLS_CA},
         {"queues", required_argument, NULL, OPT_QUEUES},
         {"replay-timing", no_argument, NULL, OPT_REPLAY_TIMING},
+        {"timestamp-events", no_argument, NULL, OPT_TIMESTAMP_EVENTS},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -261,6 +267,9 @@ int main(int argc, char **argv)
             break;
         case OPT_REPLAY_TIMING:
             o->replay_timing = 1;
+            break;
+        case OPT_TIMESTAMP_EVENTS:
+            o->timestamp_events = 1;
             break;
         case OPT_TLS_CERT:
             o->tls_cert = optarg;

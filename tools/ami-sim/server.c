@@ -112,7 +112,12 @@ static void reap(sim *s)
         sim_conn *c = *pp;
         if (c->dead) {
             *pp = c->next;
-            if (s->opt.verbose)
+            /* The firehose count is what this session was sent: tests
+             * compare it with what a client stored. */
+            if (s->opt.verbose && s->opt.firehose)
+                fprintf(stderr, "ami-sim: conn %u closed, firehose events written %llu\n", c->id,
+                        (unsigned long long)c->firehose_sent);
+            else if (s->opt.verbose)
                 fprintf(stderr, "ami-sim: conn %u closed\n", c->id);
             sim_conn_free(c);
         } else {

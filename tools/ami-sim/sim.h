@@ -166,7 +166,7 @@ typedef struct sim_conn {
     uint64_t firehose_left;
     int firehose_on;
     uint64_t firehose_t0;   /* --firehose-rate: when pacing started (ms) */
-    uint64_t firehose_sent; /* --firehose-rate: events written so far */
+    uint64_t firehose_sent; /* firehose events written so far */
     int oversize_on;
     uint64_t next_trickle;
 
@@ -202,6 +202,7 @@ typedef struct sim_options {
     int replay_timing; /* --replay-timing: follow FILE's .timeline */
     uint64_t firehose;
     uint64_t firehose_rate; /* --firehose-rate: events per second, 0 = as fast as read */
+    int timestamp_events;   /* --timestamp-events: manager.conf timestampevents = yes */
     unsigned faults;
     int verbose;
     const char *record_file; /* --record: append every action received */
@@ -234,6 +235,7 @@ typedef struct sim {
 
     sim_buf firehose_block;
     uint64_t firehose_block_events;
+    long long last_stamp_us; /* --timestamp-events: the last Timestamp given */
 
     void *tls_ctx; /* SSL_CTX *, NULL when serving plain TCP */
     FILE *record;  /* --record */
@@ -390,8 +392,23 @@ int sim_replay_load(sim *s, const char *path);
 void sim_replay_free(sim *s);
 void sim_replay_action(sim_conn *c, const ami_packet *p);
 
+/* timestamp.c: --timestamp-events. */
+long long sim_wall_us(void); /* CLOCK_REALTIME in microseconds */
+/* The wall clock for the next event's Timestamp, above every earlier one. */
+long long sim_stamp_next(sim *s);
+/* Where Timestamp goes in an event's text: after its Privilege line (after
+ * the first line when there is none); 0 when the text has no line end. */
+size_t sim_event_stamp_at(const char *text, size_t len);
+/* "Timestamp: SEC.USEC\r\n" */
+void sim_buf_put_stamp(sim_buf *b, long long us);
+/* The event text with its Timestamp line inserted. */
+void sim_buf_put_stamped(sim_buf *b, const char *text, size_t len, long long us);
+
 /* firehose.c */
 void sim_firehose_init(sim *s);
+/* Appends event i of the pre-rendered block without its blank line, with
+ * a Timestamp of `us` under --timestamp-events. */
+void sim_firehose_put(sim_conn *c, size_t i, long long us);
 /* Top up the output buffer of a connection with firehose or oversize
  * bytes while it is below the low-water mark. */
 void sim_generate(sim_conn *c);
@@ -399,7 +416,7 @@ void sim_generate(sim_conn *c);
 /* firehose_rate.c: --firehose-rate pacing. */
 /* Append the events due by now (at most c->firehose_left), cycling through
  * the pre-rendered block, each stamped at the moment it is appended. */
-void sim_firehose_paced(sim_conn *c, const sim_buf *block, const size_t *offsets, size_t nblock);
+void sim_firehose_paced(sim_conn *c, size_t nblock);
 /* Whether the connection has firehose output to make now. */
 int sim_firehose_due(const sim_conn *c, uint64_t now);
 /* When the next paced event is due (AMI_NO_DEADLINE when not pacing). */

@@ -86,6 +86,7 @@ typedef struct amid_config {
     size_t ring_events, ring_bytes;
     size_t client_queue_bytes;
     int slow_client_timeout_ms; /* closed after this long behind */
+    int drain_timeout_ms;       /* SIGTERM: the most the drain may take */
     size_t max_body_bytes;
     int session_ttl_s;
     int max_clients;

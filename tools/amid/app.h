@@ -25,6 +25,7 @@ typedef struct amid_msg {
     size_t server;       /* index of its server */
     size_t len;          /* JSON bytes */
     size_t name_off;     /* 0, or the event's subject token at buf[name_off] */
+    size_t msgid_off;    /* 0, or the event's own NATS message id at buf[msgid_off] */
     unsigned char buf[]; /* LWS_PRE + len + 1 */
 } amid_msg;
 
@@ -35,14 +36,27 @@ static inline unsigned char *amid_msg_data(amid_msg *m)
 {
     return m->buf + LWS_PRE;
 }
-/* Appends the event name, escaped to one NATS subject token, after the
- * JSON (refs must be 1: it may move). Returns the message, or NULL when
- * out of memory (m freed). */
-amid_msg *amid_msg_set_name(amid_msg *m, const char *name);
+/* Appends the event name, escaped to one NATS subject token, and the
+ * event's own message id (msgid.c; NULL: none) after the JSON (refs must
+ * be 1: it may move). Returns the message, or NULL when out of memory (m
+ * freed). */
+amid_msg *amid_msg_set_nats(amid_msg *m, const char *name, const char *msgid);
 static inline const char *amid_msg_subject_token(const amid_msg *m)
 {
     return m->name_off ? (const char *)m->buf + m->name_off : NULL;
 }
+static inline const char *amid_msg_nats_id(const amid_msg *m)
+{
+    return m->msgid_off ? (const char *)m->buf + m->msgid_off : NULL;
+}
+
+/* msgid.c: the id "<server>:ts:<Timestamp>:<hash>" of an event with a
+ * valid Timestamp header (hash: the first AMID_MSGID_HASH_BYTES of the
+ * SHA-256 of its AMI headers, in hex). 0, or -1 when the event has none
+ * (or it is malformed): the caller keeps the per-instance id. */
+#define AMID_MSGID_HASH_BYTES 16
+#define AMID_MSGID_MAX        160 /* a 64-byte server name, 30 of Timestamp */
+int amid_event_msgid(const char *server, const ami_packet *p, char *out, size_t cap);
 
 #define AMID_CLASS_ALL 0xffffffffu
 uint32_t amid_classes_of(const char *privilege);
@@ -274,6 +288,11 @@ static inline int amid_nats_idle(void)
 static inline void amid_nats_stop(void) {}
 static inline void amid_nats_free(void) {}
 #endif
+
+/* drain.c: the graceful stop. amid_drain_done: 1 once everything is
+ * finished or the deadline passed (logged), then shut down. */
+void amid_drain_start(int sig);
+int amid_drain_done(uint64_t now_ms);
 
 /* metrics.c */
 char *amid_metrics_text(size_t *len);

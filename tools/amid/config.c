@@ -271,6 +271,10 @@ static int on_amid(parse_ctx *x, const char *k, const char *v)
         if (parse_size(v, 1, 3600000, &n) != 0)
             return fail(x, "[amid] slow_client_timeout = %s: milliseconds, 1 to 3600000", v);
         c->slow_client_timeout_ms = (int)n;
+    } else if (!strcmp(k, "drain_timeout")) {
+        if (parse_size(v, 1, 3600000, &n) != 0)
+            return fail(x, "[amid] drain_timeout = %s: milliseconds, 1 to 3600000", v);
+        c->drain_timeout_ms = (int)n;
     } else if (!strcmp(k, "max_body_bytes")) {
         if (parse_size(v, 256, (size_t)16 << 20, &c->max_body_bytes) != 0)
             return fail(x, "[amid] max_body_bytes = %s: bytes from 256 to 16M", v);
@@ -696,6 +700,7 @@ static void defaults(amid_config *c)
     c->ring_bytes = (size_t)256 << 20;
     c->client_queue_bytes = 4194304;
     c->slow_client_timeout_ms = 30000;
+    c->drain_timeout_ms = 5000;
     c->max_body_bytes = 65536;
     c->session_ttl_s = 43200;
     c->max_clients = 1000;

@@ -60,6 +60,7 @@ amid_msg *amid_msg_new(const char *json, size_t len)
     m->seq = 0;
     m->server = 0;
     m->name_off = 0;
+    m->msgid_off = 0;
     m->len = len;
     memcpy(m->buf + LWS_PRE, json, len);
     m->buf[LWS_PRE + len] = '\0';
@@ -68,8 +69,9 @@ amid_msg *amid_msg_new(const char *json, size_t len)
 
 /* Letters, digits and '-' stay; every other byte (the '.', '*', '>' and
  * spaces a subject cannot hold, and '_' itself, which keeps the mapping
- * one to one) becomes _XX in upper-case hex. */
-amid_msg *amid_msg_set_name(amid_msg *m, const char *name)
+ * one to one) becomes _XX in upper-case hex. The message id (built by
+ * msgid.c from checked parts: no bytes a header cannot hold) follows. */
+amid_msg *amid_msg_set_nats(amid_msg *m, const char *name, const char *msgid)
 {
     static const char hex[] = "0123456789ABCDEF";
     if (!name || !*name)
@@ -79,11 +81,17 @@ amid_msg *amid_msg_set_name(amid_msg *m, const char *name)
         unsigned char c = (unsigned char)name[i];
         need += (isalnum(c) && c < 0x80) || c == '-' ? 1 : 3;
     }
+    size_t idl = msgid ? strnlen(msgid, AMID_MSGID_MAX) : 0;
     size_t off = LWS_PRE + m->len + 1;
-    amid_msg *r = realloc(m, sizeof *m + off + need + 1);
+    amid_msg *r = realloc(m, sizeof *m + off + need + 1 + (msgid ? idl + 1 : 0));
     if (!r) {
         free(m);
         return NULL;
+    }
+    if (msgid) {
+        r->msgid_off = off + need + 1;
+        memcpy(r->buf + r->msgid_off, msgid, idl);
+        r->buf[r->msgid_off + idl] = '\0';
     }
     char *o = (char *)r->buf + off;
     for (size_t i = 0; i < n; i++) {
@@ -585,8 +593,14 @@ void amid_hub_publish(amid_server *s, const ami_packet *p)
         return;
     }
     m->classes = amid_classes_of(ami_packet_get(p, "Privilege"));
-    if (amid->cfg.nats.enabled && !(m = amid_msg_set_name(m, ami_packet_event_name(p))))
-        return; /* out of memory: its number is spent, a gap */
+    if (amid->cfg.nats.enabled) {
+        /* Hashed here, from the AMI headers, while the packet is at hand:
+         * the ring keeps only the JSON. */
+        char id[AMID_MSGID_MAX];
+        int has_id = amid_event_msgid(s->conf->name, p, id, sizeof id) == 0;
+        if (!(m = amid_msg_set_nats(m, ami_packet_event_name(p), has_id ? id : NULL)))
+            return; /* out of memory: its number is spent, a gap */
+    }
     s->events_total++;
     ring_push(s, m);
     fan_out(s, m, p);

@@ -134,6 +134,7 @@ amid_msg *amid_encode_event(const char *server, uint64_t seq, const char *epoch,
     m->seq = seq;
     m->server = 0;
     m->name_off = 0;
+    m->msgid_off = 0;
     m->len = len;
     return m;
 }

@@ -7,8 +7,10 @@
  * One libuv loop carries everything: libami's async clients (through the
  * libuv adapter), lws's HTTP/WebSocket server (on the same, foreign loop)
  * and amid's own timers and signals. SIGHUP reloads the tokens, SIGTERM
- * and SIGINT drain: new requests get 503, pending actions get their
- * answer (for at most 5 s), clients are closed with a reason. */
+ * and SIGINT drain (drain.c): new requests get 503, each PBX is logged off
+ * and read to its end, pending actions get their answer, JetStream
+ * acknowledges what the rings hold (for at most [amid] drain_timeout),
+ * clients are closed with a reason. */
 #include "app.h"
 
 #include <signal.h>
@@ -40,10 +42,7 @@ static void on_tick(uv_timer_t *t)
     (void)t;
     uint64_t now = amid_now_ms();
     amid_ws_check_slow(now);
-    /* Draining also waits (within the deadline) for JetStream to confirm
-     * every event already in the rings. */
-    if (amid->draining && ((amid->n_reqs == 0 && amid->n_clients == 0 && amid_nats_idle()) ||
-                           now >= amid->drain_deadline))
+    if (amid->draining && amid_drain_done(now))
         shutdown_now();
 }
 
@@ -76,10 +75,7 @@ static void on_signal(uv_signal_t *s, int sig)
     }
     if (amid->draining)
         return;
-    amid_info("draining", "signal=%d pending=%zu clients=%zu", sig, amid->n_reqs, amid->n_clients);
-    amid->draining = 1;
-    amid->drain_deadline = amid_now_ms() + 5000;
-    amid_ws_close_all("amid is shutting down");
+    amid_drain_start(sig);
     on_tick(&amid->tick);
 }
 

@@ -2,9 +2,14 @@
  *
  * Every message of a server's hub ring (events and in-stream gap notices)
  * is published, in sequence order, to `<prefix>.<server>.events.<Name>`
- * (or `<prefix>.<server>.gap`) with the header Nats-Msg-Id =
- * `<server>:<epoch>:<seq>`, so that JetStream drops a copy sent again
- * after an error or an outage (within the stream's duplicate window).
+ * (or `<prefix>.<server>.gap`) with the header Nats-Msg-Id, so that
+ * JetStream drops a copy sent again after an error or an outage (within
+ * the stream's duplicate window): `<server>:<epoch>:<seq>`, or, for an
+ * event with a Timestamp (timestampevents = yes), the event's own id
+ * `<server>:ts:<Timestamp>:<hash>` (msgid.c), the same in every amid
+ * connected to that PBX, so that an HA pair stores each event once. The
+ * header Amid-Seq carries the sequence number, which the acknowledgement
+ * needs to find its window slot.
  *
  * The ring is the only queue: amid keeps a cursor per server (`next`, the
  * next sequence number to send; `acked`, the last one JetStream confirmed
@@ -92,18 +97,18 @@ static struct {
 
 /* --------------------------------------------------- libnats threads */
 
-/* The Nats-Msg-Id is S:EPOCH:SEQ for ring messages and S:EPOCH:gap-A-B
- * for ring gaps; the window slot is found by the last number. */
-static int parse_covers(const char *id, uint64_t *covers)
+/* Every publish carries Amid-Seq: the last sequence number it accounts
+ * for (a ring gap A-B: B), which finds its window slot. The id cannot
+ * say: an event's own id (msgid.c) holds no sequence number. */
+#define SEQ_HEADER "Amid-Seq"
+
+static int parse_covers(const char *num, uint64_t *covers)
 {
-    const char *c = id ? strrchr(id, ':') : NULL;
-    if (!c)
+    if (!num || *num < '0' || *num > '9')
         return -1;
-    const char *num = strrchr(c, '-');
-    num = num ? num + 1 : c + 1;
     char *end;
     unsigned long long v = strtoull(num, &end, 10);
-    if (end == num || *end)
+    if (*end)
         return -1;
     *covers = v;
     return 0;
@@ -113,10 +118,10 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
 {
     (void)js;
     (void)pa;
-    const char *id = NULL;
+    const char *seq = NULL;
     uint64_t covers;
     int found =
-        natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) == NATS_OK && parse_covers(id, &covers) == 0;
+        natsMsgHeader_Get(msg, SEQ_HEADER, &seq) == NATS_OK && parse_covers(seq, &covers) == 0;
     natsMsg_Destroy(msg); /* ours to free (jsPubAckHandler's contract) */
     if (!found)
         return;
@@ -429,9 +434,13 @@ static int send_one(amid_server *s, const char *subject, const char *msgid, cons
 {
     nsrv *ns = &N.srv[s->index];
     natsMsg *msg = NULL;
+    char seq[24];
+    snprintf(seq, sizeof seq, "%llu", (unsigned long long)covers);
     natsStatus st = natsMsg_Create(&msg, subject, NULL, data, (int)len);
     if (st == NATS_OK)
         st = natsMsgHeader_Set(msg, "Nats-Msg-Id", msgid);
+    if (st == NATS_OK)
+        st = natsMsgHeader_Set(msg, SEQ_HEADER, seq);
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MaxWait = amid->cfg.nats.ack_timeout_ms;
@@ -462,7 +471,7 @@ static void pump(amid_server *s)
         return;
     const char *pfx = amid->cfg.nats.subject_prefix, *name = s->conf->name;
     size_t cap = (size_t)amid->cfg.nats.max_inflight;
-    char subject[512], id[160];
+    char subject[512], id[AMID_MSGID_MAX];
     while (ns->win_count < cap && ns->next <= s->seq) {
         uint64_t first = ring_first(s);
         amid_msg *m = ns->next >= first ? ring_find(s, ns->next) : NULL;
@@ -492,7 +501,13 @@ static void pump(amid_server *s)
             snprintf(subject, sizeof subject, "%s.%s.events.%s", pfx, name, ev);
         else
             snprintf(subject, sizeof subject, "%s.%s.gap", pfx, name);
-        snprintf(id, sizeof id, "%s:%s:%llu", name, amid->epoch, (unsigned long long)m->seq);
+        /* The event's own id when it has one (a Timestamp): the same in
+         * every amid connected to this PBX. */
+        const char *own = amid_msg_nats_id(m);
+        if (own)
+            snprintf(id, sizeof id, "%s", own);
+        else
+            snprintf(id, sizeof id, "%s:%s:%llu", name, amid->epoch, (unsigned long long)m->seq);
         if (send_one(s, subject, id, amid_msg_data(m), m->len, m->seq) != 0)
             return;
         ns->next++;
@@ -707,9 +722,11 @@ void amid_nats_kick(amid_server *s)
         pump(s);
 }
 
+/* Not ready (NATS down, or never reached) is not idle: the drain waits
+ * for it within its deadline, and counts what it had to leave. */
 int amid_nats_idle(void)
 {
-    if (!N.on || !N.ready)
+    if (!N.on)
         return 1;
     for (size_t i = 0; i < amid->n_servers; i++)
         if (N.srv[i].acked < amid->servers[i].seq)
