@@ -248,6 +248,7 @@ int amid_state_allowed(const amid_token *t, const amid_server *s, char *why, siz
 /* nats.c (with libnats; no-ops without) */
 typedef struct amid_nats_stats {
     int ready;
+    uint64_t connection_losses; /* all servers: connections to NATS that closed */
     uint64_t published, acked_seq, inflight, errors, resets, ring_gaps, requests;
 } amid_nats_stats;
 #ifdef AMID_WITH_NATS

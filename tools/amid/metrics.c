@@ -83,6 +83,12 @@ char *amid_metrics_text(size_t *len)
             "# HELP amid_nats_ready 1 when connected to NATS with the stream checked.\n"
             "# TYPE amid_nats_ready gauge\namid_nats_ready %d\n",
             ns.ready);
+        put(&b,
+            "# HELP amid_nats_connection_losses_total Connections to NATS that closed (each "
+            "followed by a new one).\n"
+            "# TYPE amid_nats_connection_losses_total counter\n"
+            "amid_nats_connection_losses_total %llu\n",
+            (unsigned long long)ns.connection_losses);
         static const char *const names[] = {
             "amid_nats_published_total", "amid_nats_acked_seq",    "amid_nats_inflight",
             "amid_nats_errors_total",    "amid_nats_resets_total", "amid_nats_ring_gaps_total",

@@ -71,10 +71,11 @@ typedef struct ack_rec {
 
 static struct {
     int on;
-    int ready;    /* connected once and the stream checked */
-    int stopping; /* shutdown began */
-    int working;  /* a connect job is on the thread pool */
-    int lost;     /* the connection closed: connect_work replaces it */
+    int ready;       /* connected once and the stream checked */
+    int stopping;    /* shutdown began */
+    int working;     /* a connect job is on the thread pool */
+    int lost;        /* the connection closed: connect_work replaces it */
+    uint64_t losses; /* connections that closed under amid */
     uint64_t connect_at_ms;
     natsOptions *opts;
     natsConnection *nc;
@@ -556,6 +557,7 @@ static void check_closed(void)
     if (!closed)
         return;
     amid_warn("nats connection lost, reconnecting", "url=%s", amid->cfg.nats.url);
+    N.losses++;
     N.ready = 0;
     N.lost = 1;
     for (size_t i = 0; i < amid->n_servers; i++)
@@ -706,6 +708,7 @@ int amid_nats_stats_get(size_t i, amid_nats_stats *out)
         return -1;
     nsrv *ns = &N.srv[i];
     out->ready = N.ready;
+    out->connection_losses = N.losses;
     out->published = ns->published;
     out->acked_seq = ns->acked;
     out->inflight = ns->win_count;
