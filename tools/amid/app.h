@@ -185,6 +185,11 @@ int amid_hub_init(amid_server *s, size_t ring_events);
 void amid_hub_free(amid_server *s);
 void amid_hub_publish(amid_server *s, const ami_packet *p);
 void amid_hub_publish_pbx_gap(amid_server *s, const ami_packet *p);
+/* {"type":"gap","server","epoch"[,"from","to"],"reason"[,"lost_epoch"]}: the
+ * one form of every gap message (WebSocket, state stream, NATS); from 0
+ * leaves the range out. A new message (refs 1), or NULL out of memory. */
+amid_msg *amid_gap_msg(amid_server *s, uint64_t from, uint64_t to, const char *reason,
+                       const char *lost_epoch);
 /* Subscribes c to s from `since` (has_since 0: live only). */
 int amid_hub_subscribe(amid_client *c, amid_server *s, int has_since, const char *since_epoch,
                        uint64_t since_seq);

@@ -215,6 +215,16 @@ static void wake(amid_client *c)
         lws_callback_on_writable(c->wsi);
 }
 
+/* A subscriber lost [from, to]: its pending gap (sent before its next
+ * event) grows to cover it, with the latest reason. */
+static void widen_gap(amid_sub *sub, uint64_t from, uint64_t to, const char *reason)
+{
+    if (!sub->gap_from)
+        sub->gap_from = from;
+    sub->gap_to = to;
+    sub->gap_reason = reason;
+}
+
 static void drop_backlog(amid_client *c)
 {
     for (size_t i = 0; i < c->q_count; i++) {
@@ -223,10 +233,7 @@ static void drop_backlog(amid_client *c)
         for (size_t k = 0; k < c->n_subs; k++) {
             amid_sub *sub = &c->subs[k];
             if (sub->srv->index == m->server) {
-                if (!sub->gap_from)
-                    sub->gap_from = m->seq;
-                sub->gap_to = m->seq;
-                sub->gap_reason = "slow_client";
+                widen_gap(sub, m->seq, m->seq, "slow_client");
             }
         }
         amid_msg_unref(m);
@@ -286,10 +293,7 @@ void amid_client_push(amid_client *c, amid_msg *m, amid_sub *sub)
         drop_backlog(c);
         /* This one is lost too: it would not fit after the others. */
         if (m->len > amid->cfg.client_queue_bytes) {
-            if (!sub->gap_from)
-                sub->gap_from = m->seq;
-            sub->gap_to = m->seq;
-            sub->gap_reason = "slow_client";
+            widen_gap(sub, m->seq, m->seq, "slow_client");
             wake(c);
             return;
         }
@@ -299,10 +303,7 @@ void amid_client_push(amid_client *c, amid_msg *m, amid_sub *sub)
         amid_msg **nq = malloc(ncap * sizeof *nq);
         if (!nq) {
             drop_backlog(c);
-            if (!sub->gap_from)
-                sub->gap_from = m->seq;
-            sub->gap_to = m->seq;
-            sub->gap_reason = "no_memory";
+            widen_gap(sub, m->seq, m->seq, "no_memory");
             wake(c);
             return;
         }
@@ -354,14 +355,18 @@ void amid_client_free_queues(amid_client *c)
     c->ctl_count = 0;
 }
 
-static amid_msg *gap_msg(amid_server *s, uint64_t from, uint64_t to, const char *reason,
-                         const char *lost_epoch)
+amid_msg *amid_gap_msg(amid_server *s, uint64_t from, uint64_t to, const char *reason,
+                       const char *lost_epoch)
 {
     json_t *o =
-        json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "type", "gap", "server", s->conf->name, "epoch",
-                  amid->epoch, "from", (json_int_t)from, "to", (json_int_t)to, "reason", reason);
+        json_pack("{s:s, s:s, s:s}", "type", "gap", "server", s->conf->name, "epoch", amid->epoch);
     if (!o)
         return NULL;
+    if (from) {
+        json_object_set_new(o, "from", json_integer((json_int_t)from));
+        json_object_set_new(o, "to", json_integer((json_int_t)to));
+    }
+    json_object_set_new(o, "reason", json_string(reason));
     if (lost_epoch)
         json_object_set_new(o, "lost_epoch", json_string(lost_epoch));
     char *txt = json_dumps(o, JSON_COMPACT);
@@ -393,10 +398,7 @@ static amid_msg *next_replay(amid_client *c, int *more)
             continue;
         uint64_t first = s->ring_count ? ring_at(s, 0)->seq : s->seq + 1;
         if (sub->cursor < first) {
-            if (!sub->gap_from)
-                sub->gap_from = sub->cursor;
-            sub->gap_to = first - 1;
-            sub->gap_reason = "ring";
+            widen_gap(sub, sub->cursor, first - 1, "ring");
             sub->cursor = first;
             *more = 1;
             return NULL;
@@ -429,7 +431,7 @@ int amid_client_write(amid_client *c)
             amid_sub *sub = &c->subs[k];
             if (!sub->gap_from)
                 continue;
-            amid_msg *g = gap_msg(sub->srv, sub->gap_from, sub->gap_to, sub->gap_reason, NULL);
+            amid_msg *g = amid_gap_msg(sub->srv, sub->gap_from, sub->gap_to, sub->gap_reason, NULL);
             sub->gap_from = sub->gap_to = 0;
             if (g) {
                 int w = lws_write(wsi, amid_msg_data(g), g->len, LWS_WRITE_TEXT);
@@ -473,7 +475,7 @@ int amid_client_write(amid_client *c)
         for (size_t k = 0; k < c->n_subs && !m; k++) {
             amid_sub *sub = &c->subs[k];
             if (sub->gap_from) {
-                m = gap_msg(sub->srv, sub->gap_from, sub->gap_to, sub->gap_reason, NULL);
+                m = amid_gap_msg(sub->srv, sub->gap_from, sub->gap_to, sub->gap_reason, NULL);
                 sub->gap_from = sub->gap_to = 0;
                 owned = 1;
                 if (!m)
@@ -648,7 +650,7 @@ int amid_hub_subscribe(amid_client *c, amid_server *s, int has_since, const char
     if (strcmp(since_epoch, amid->epoch) != 0) {
         /* Another epoch: what came after `since` there is gone, and so is
          * whatever of this epoch the ring no longer holds. */
-        amid_msg *g = gap_msg(s, 1, first - 1, "epoch", since_epoch);
+        amid_msg *g = amid_gap_msg(s, 1, first - 1, "epoch", since_epoch);
         if (g)
             amid_client_push_ctl(c, g);
         want = first;

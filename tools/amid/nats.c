@@ -479,19 +479,18 @@ static void pump(amid_server *s)
         if (!m) {
             /* Lost before it could be published: one gap message. */
             uint64_t to = ns->next < first ? first - 1 : ns->next;
-            char g[384];
-            int gl =
-                snprintf(g, sizeof g,
-                         "{\"type\":\"gap\",\"server\":\"%s\",\"epoch\":\"%s\",\"from\":%llu,"
-                         "\"to\":%llu,\"reason\":\"ring\"}",
-                         name, amid->epoch, (unsigned long long)ns->next, (unsigned long long)to);
+            amid_msg *g = amid_gap_msg(s, ns->next, to, "ring", NULL);
+            if (!g)
+                return; /* out of memory: the timer tries again */
             snprintf(subject, sizeof subject, "%s.%s.gap", pfx, name);
             snprintf(id, sizeof id, "%s:%s:gap-%llu-%llu", name, amid->epoch,
                      (unsigned long long)ns->next, (unsigned long long)to);
             amid_warn("nats gap: events left the ring before NATS took them",
                       "server=%s from=%llu to=%llu", name, (unsigned long long)ns->next,
                       (unsigned long long)to);
-            if (send_one(s, subject, id, g, (size_t)gl, to) != 0)
+            int sent = send_one(s, subject, id, amid_msg_data(g), g->len, to);
+            amid_msg_unref(g);
+            if (sent != 0)
                 return;
             ns->gaps++;
             ns->next = to + 1;

@@ -43,16 +43,11 @@ static void on_event(ami_async *a, const ami_packet *p, void *ud)
     if (name && strcmp(name, AMI_ASYNC_GAP_EVENT) == 0) {
         /* State clients hear of it now; their fresh snapshot follows
          * when the store has resynchronised. */
-        char g[256];
-        int n = snprintf(g, sizeof g,
-                         "{\"type\":\"gap\",\"server\":\"%s\",\"epoch\":\"%s\","
-                         "\"reason\":\"pbx_reconnect\"}",
-                         s->conf->name, amid->epoch);
-        for (amid_client *c = s->state_clients; c; c = c->state_next) {
-            amid_msg *m = amid_msg_new(g, (size_t)n);
-            if (m)
-                amid_client_push_ctl(c, m);
-        }
+        amid_msg *g = amid_gap_msg(s, 0, 0, "pbx_reconnect", NULL);
+        for (amid_client *c = s->state_clients; g && c; c = c->state_next)
+            amid_client_push_ctl(c, amid_msg_ref(g));
+        if (g)
+            amid_msg_unref(g);
         amid_warn("pbx gap", "server=%s gap_ms=%s", s->conf->name,
                   ami_packet_get(p, "GapMs") ? ami_packet_get(p, "GapMs") : "?");
         amid_hub_publish_pbx_gap(s, p);
