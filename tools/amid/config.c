@@ -551,6 +551,10 @@ static int on_nats(parse_ctx *x, const char *k, const char *v)
         free(n->kv_bucket);
         n->kv_bucket = *v ? xstrdup(v) : NULL;
         n->kv_bucket_given = 1;
+    } else if (!strcmp(k, "kv_delete_markers")) {
+        if (parse_duration(v, 7 * 86400, &d) != 0 || d < 1)
+            return fail(x, "[nats] kv_delete_markers = %s: seconds or Nm/Nh/Nd, at least 1s", v);
+        n->kv_delete_markers_s = (int)d;
     } else if (!strcmp(k, "kv_max_pending")) {
         if (parse_size(v, 1, 10000000, &z) != 0)
             return fail(x, "[nats] kv_max_pending = %s: 1 to 10000000 keys", v);
@@ -716,6 +720,7 @@ static void defaults(amid_config *c)
     c->nats.max_inflight = 256;
     c->nats.ack_timeout_ms = 5000;
     c->nats.kv_max_pending = 100000;
+    c->nats.kv_delete_markers_s = 1800;
 }
 
 static int check_nats(amid_config *c, int check_secrets, char *err, size_t errcap)

@@ -25,10 +25,15 @@
  * pool (a headers-only watch of <server>.>) and, back on the loop, sends
  * every listed key that is no longer an object's (a delete) and every
  * object's key (a put). Objects that change meanwhile go through the
- * dirty set as usual. Once an hour the same job also removes delete
- * markers older than 30 minutes (kvStore_PurgeDeletes), which would
- * otherwise pile up, one per call; the reconcile after it puts back
- * anything a purge raced with. */
+ * dirty set as usual.
+ *
+ * Deletes leave markers, one per call, which would pile up: every
+ * kv_delete_markers (at most hourly) a reconcile is owed, and its listing
+ * also finds the markers older than kv_delete_markers (default 30
+ * minutes) and purges each up to its own sequence number only, so a
+ * value put after the marker stays (kvStore_PurgeDeletes purges the
+ * whole subject, racing with such a put, and libnats 3.4.1 leaks every
+ * entry it reads that is not a marker). */
 #include "nats_kv.h"
 
 #include <pthread.h>
@@ -38,8 +43,7 @@
 
 #define KV_LIST_MAX        4000000 /* keys read back per server per reconcile */
 #define KV_LIST_TIMEOUT_MS 60000
-#define KV_PURGE_EVERY_MS  (3600 * 1000ull)
-#define KV_MARKER_AGE_NS   (30 * 60 * 1000000000ll)
+#define KV_PURGE_EVERY_MAX (3600 * 1000ull) /* checked at most this far apart */
 #define KV_BACKOFF_MAX_MS  30000
 #define KV_ID_MAX          (AMID_KV_KEY_MAX + 1)
 
@@ -149,6 +153,8 @@ typedef struct kv_srv {
     int in_job; /* its keys are being listed on the pool */
     int turn;   /* alternates dirty and reconcile keys */
     int warned_skip;
+    int purge_in_job;     /* the job also purges old delete markers */
+    uint64_t purge_at_ms; /* when the next purge is due */
     /* the job's result (written on the pool) */
     char **listed;
     size_t listed_n;
@@ -162,12 +168,11 @@ typedef struct kv_srv {
 } kv_srv;
 
 static struct {
-    int on, stopping, working, purge_in_job;
+    int on, stopping, working;
     jsCtx *admin;
     kvStore *kv;
     kv_srv *srv;
-    uint64_t purge_at_ms;
-    natsStatus purge_status;
+    natsStatus purge_status; /* the job's first failed purge */
     uv_work_t work;
     uv_async_t async;
     uv_timer_t timer;
@@ -297,6 +302,11 @@ void amid_nats_kv_release(void)
     kvStore_Destroy(K.kv);
     K.kv = NULL;
     for (size_t i = 0; i < amid->n_servers; i++) {
+        /* Writes still unacknowledged are ours to free (jsCtx_Destroy
+         * leaves them). */
+        natsMsgList pl = {0};
+        if (K.srv[i].js && js_PublishAsyncGetPendingList(&pl, K.srv[i].js) == NATS_OK)
+            natsMsgList_Destroy(&pl);
         jsCtx_Destroy(K.srv[i].js);
         K.srv[i].js = NULL;
     }
@@ -306,9 +316,30 @@ void amid_nats_kv_release(void)
 
 /* --------------------------------------------- the reconcile job (pool) */
 
-/* The keys of one server: a headers-only watch of <server>.> without
- * deletes, read up to the end of its initial values. */
-static void list_keys(size_t i)
+/* Removes one delete marker and what came before it on its subject;
+ * a value put after it (a higher sequence number) stays. */
+static natsStatus purge_marker(const char *key, uint64_t seq)
+{
+    char subject[AMID_KV_KEY_MAX + 80], stream[80];
+    snprintf(subject, sizeof subject, "$KV.%s.%s", amid->cfg.nats.kv_bucket, key);
+    snprintf(stream, sizeof stream, "KV_%s", amid->cfg.nats.kv_bucket);
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Stream.Purge.Subject = subject;
+    jo.Stream.Purge.Sequence = seq + 1;
+    jsErrCode je = 0;
+    return js_PurgeStream(K.admin, stream, &jo, &je);
+}
+
+typedef struct marker {
+    char *key;
+    uint64_t seq;
+} marker;
+
+/* The keys of one server: a headers-only watch of <server>.>, read up to
+ * the end of its initial values. Delete markers are not keys; with
+ * purge, those older than kv_delete_markers are purged afterwards. */
+static void list_keys(size_t i, int purge)
 {
     kv_srv *ks = &K.srv[i];
     char filter[128];
@@ -316,10 +347,11 @@ static void list_keys(size_t i)
     kvWatchOptions o;
     kvWatchOptions_Init(&o);
     o.MetaOnly = true;
-    o.IgnoreDeletes = true;
     o.Timeout = KV_LIST_TIMEOUT_MS;
     kvWatcher *w = NULL;
-    size_t cap = 0;
+    marker *mk = NULL;
+    size_t cap = 0, mn = 0, mcap = 0;
+    int64_t old = nats_NowInNanoSeconds() - amid->cfg.nats.kv_delete_markers_s * 1000000000ll;
     natsStatus s = kvStore_Watch(&w, K.kv, filter, &o);
     int64_t end = nats_Now() + KV_LIST_TIMEOUT_MS;
     while (s == NATS_OK) {
@@ -328,6 +360,24 @@ static void list_keys(size_t i)
         s = left > 0 ? kvWatcher_Next(&e, w, left) : NATS_TIMEOUT;
         if (s != NATS_OK || !e)
             break; /* NULL: every key seen */
+        if (kvEntry_Operation(e) != kvOp_Put) {
+            if (purge && kvEntry_Created(e) < old && mn < KV_LIST_MAX) {
+                if (mn == mcap) {
+                    size_t nc = mcap ? mcap * 2 : 64;
+                    marker *nm = realloc(mk, nc * sizeof *nm);
+                    if (nm) {
+                        mk = nm;
+                        mcap = nc;
+                    }
+                }
+                if (mn < mcap && (mk[mn].key = strdup(kvEntry_Key(e)))) {
+                    mk[mn].seq = kvEntry_Revision(e);
+                    mn++;
+                }
+            }
+            kvEntry_Destroy(e);
+            continue;
+        }
         if (ks->listed_n == KV_LIST_MAX) {
             ks->listed_more = 1;
             kvEntry_Destroy(e);
@@ -358,6 +408,13 @@ static void list_keys(size_t i)
         const char *why = nats_GetLastError(NULL);
         snprintf(ks->list_err, sizeof ks->list_err, "%s", why ? why : natsStatus_GetText(s));
     }
+    for (size_t k = 0; k < mn; k++) {
+        natsStatus ps = s == NATS_OK ? purge_marker(mk[k].key, mk[k].seq) : NATS_OK;
+        if (ps != NATS_OK && K.purge_status == NATS_OK)
+            K.purge_status = ps;
+        free(mk[k].key);
+    }
+    free(mk);
 }
 
 static void job_work(uv_work_t *w)
@@ -365,7 +422,7 @@ static void job_work(uv_work_t *w)
     (void)w;
     char err[160];
     natsStatus s = ensure_bucket(err, sizeof err);
-    K.purge_status = s; /* a purge due waits for the next hour */
+    K.purge_status = NATS_OK;
     if (s != NATS_OK) {
         for (size_t i = 0; i < amid->n_servers; i++)
             if (K.srv[i].in_job) {
@@ -374,16 +431,9 @@ static void job_work(uv_work_t *w)
             }
         return;
     }
-    if (K.purge_in_job) {
-        kvPurgeOptions po;
-        kvPurgeOptions_Init(&po);
-        po.Timeout = KV_LIST_TIMEOUT_MS;
-        po.DeleteMarkersOlderThan = KV_MARKER_AGE_NS;
-        K.purge_status = kvStore_PurgeDeletes(K.kv, &po);
-    }
     for (size_t i = 0; i < amid->n_servers; i++)
         if (K.srv[i].in_job)
-            list_keys(i);
+            list_keys(i, K.srv[i].purge_in_job);
 }
 
 /* ------------------------------------------------------------ the loop */
@@ -531,14 +581,15 @@ static void maybe_start_job(void)
             ks->listed_n = 0;
             ks->listed_more = 0;
             ks->list_status = NATS_OK;
+            ks->purge_in_job = now >= ks->purge_at_ms;
+            uint64_t every = (uint64_t)amid->cfg.nats.kv_delete_markers_s * 1000;
+            if (ks->purge_in_job)
+                ks->purge_at_ms = now + (every < KV_PURGE_EVERY_MAX ? every : KV_PURGE_EVERY_MAX);
             any = 1;
         }
     }
     if (!any)
         return;
-    K.purge_in_job = now >= K.purge_at_ms;
-    if (K.purge_in_job)
-        K.purge_at_ms = now + KV_PURGE_EVERY_MS;
     K.working = 1;
     uv_queue_work(amid->loop, &K.work, job_work, job_done);
 }
@@ -611,26 +662,23 @@ static void job_done(uv_work_t *w, int status)
 {
     (void)w;
     K.working = 0;
-    if (K.purge_in_job && !K.stopping && K.purge_status != NATS_OK) {
-        amid_warn("nats kv: removing old delete markers failed, retrying in an hour",
-                  "bucket=%s error=%s", amid->cfg.nats.kv_bucket,
-                  natsStatus_GetText(K.purge_status));
-    }
+    if (!K.stopping && K.purge_status != NATS_OK)
+        amid_warn("nats kv: purging old delete markers failed, retried later", "bucket=%s error=%s",
+                  amid->cfg.nats.kv_bucket, natsStatus_GetText(K.purge_status));
     for (size_t i = 0; i < amid->n_servers; i++) {
         kv_srv *ks = &K.srv[i];
         amid_server *s = &amid->servers[i];
         if (!ks->in_job)
             continue;
         ks->in_job = 0;
-        if (K.stopping) {
-        } else if (status != 0 || ks->list_status != NATS_OK) {
+        if (!K.stopping && (status != 0 || ks->list_status != NATS_OK)) {
             char m[200];
             if (amid_nats_usable())
                 want_reconcile(s, amid_log_clean(m, sizeof m, ks->list_err), 1);
             ks->want = 1;
-        } else if (!amid_nats_usable())
+        } else if (!K.stopping && !amid_nats_usable())
             ks->want = 1; /* the connection went meanwhile: again on the new one */
-        else
+        else if (!K.stopping)
             reconcile(s);
         free_strings(ks->listed, ks->listed_n);
         ks->listed = NULL;
@@ -699,9 +747,8 @@ static void on_timer(uv_timer_t *t)
             drop_window(ks);
             want_reconcile(&amid->servers[i], "acknowledgements overdue", 1);
         }
-        /* The hourly purge comes with a reconcile, which puts back what
-         * it raced with. */
-        if (usable && now >= K.purge_at_ms && !ks->in_job)
+        /* The purge of old delete markers rides on a reconcile's listing. */
+        if (usable && now >= ks->purge_at_ms && !ks->in_job)
             ks->want = 1;
         pump(&amid->servers[i]);
     }
