@@ -2,6 +2,7 @@
  * bucket ([nats] kv_bucket, default ami_state), without talking to amid.
  *
  *   nats_kv_dump [-s URL] [--bucket ami_state] [--keys 'pbx1.>'] [--creds FILE]
+ *   nats_kv_dump ... --deleted
  *   nats_kv_dump ... --watch
  *
  * Without --watch it prints the current state as one JSON object, key to
@@ -10,6 +11,9 @@
  *   {"pbx1.channel.1700000000=2E12":{"Channel":"Local/200@test-00000001;1",...},
  *    "pbx1.queue.support":{"Queue":"support","Strategy":"ringall",...},
  *    "pbx1.queue.support.member.Local/200=40test":{"Interface":"Local/200@test",...}}
+ *
+ * --deleted adds the keys whose latest entry is a delete marker, with the
+ * value null (amid purges markers older than its kv_delete_markers).
  *
  * With --watch it prints one JSON line per key, the current ones first,
  * then {"op":"ready"}, then every change as it happens:
@@ -120,7 +124,7 @@ int main(int argc, char **argv)
 {
     const char *url = "nats://127.0.0.1:4222", *bucket = "ami_state", *keys = ">";
     const char *creds = NULL;
-    int watch = 0;
+    int watch = 0, deleted = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-s") && i + 1 < argc)
             url = argv[++i];
@@ -132,9 +136,11 @@ int main(int argc, char **argv)
             creds = argv[++i];
         else if (!strcmp(argv[i], "--watch"))
             watch = 1;
+        else if (!strcmp(argv[i], "--deleted"))
+            deleted = 1;
         else {
             fprintf(stderr, "usage: nats_kv_dump [-s URL] [--bucket NAME] [--keys 'pbx1.>'] "
-                            "[--creds FILE] [--watch]\n");
+                            "[--creds FILE] [--deleted | --watch]\n");
             return 2;
         }
     }
@@ -158,7 +164,7 @@ int main(int argc, char **argv)
      * bucket as of its start), then a NULL entry, then the changes. */
     kvWatchOptions wo;
     kvWatchOptions_Init(&wo);
-    wo.IgnoreDeletes = !watch;
+    wo.IgnoreDeletes = !watch && !deleted;
     if (s == NATS_OK)
         s = kvStore_Watch(&w, kv, keys, &wo);
     if (s != NATS_OK) {
@@ -189,7 +195,8 @@ int main(int argc, char **argv)
         }
         const char *key = kvEntry_Key(e);
         if (!watch) {
-            json_object_set_new(all, key, value_of(e));
+            json_object_set_new(all, key,
+                                kvEntry_Operation(e) == kvOp_Put ? value_of(e) : json_null());
         } else {
             int del = kvEntry_Operation(e) != kvOp_Put;
             json_t *o = json_pack("{s:s, s:s, s:I}", "op", del ? "del" : "put", "key", key,
