@@ -65,6 +65,10 @@ rc, out = check_config("kv_bucket = a.b")
 check(rc != 0 and "kv_bucket" in out, "a kv_bucket that is no bucket name is refused")
 rc, out = check_config("kv_max_pending = 0")
 check(rc != 0 and "kv_max_pending" in out, "kv_max_pending = 0 is refused")
+rc, out = check_config("kv_delete_markers = 0")
+check(rc != 0 and "kv_delete_markers" in out, "kv_delete_markers = 0 is refused")
+rc, out = check_config("kv_delete_markers = 2h")
+check(rc == 0 and "delete markers purged after 7200s" in out, "kv_delete_markers = 2h is shown")
 
 
 # ------------------------------------------------------------ the mapping
@@ -114,9 +118,15 @@ def get_state():
     return j if st == 200 else None
 
 
-def dump():
-    r = subprocess.run([KV_DUMP, "-s", nats.url(), "--keys", "pbx1.>"], capture_output=True,
-                       text=True, timeout=60)
+def uniqueids():
+    st = get_state()
+    return {c["Uniqueid"] for c in st["channels"]} if st else set()
+
+
+def dump(deleted=False):
+    r = subprocess.run([KV_DUMP, "-s", nats.url(), "--keys", "pbx1.>"] +
+                       (["--deleted"] if deleted else []), capture_output=True, text=True,
+                       timeout=60)
     if r.returncode != 0:
         return None
     return json.loads(r.stdout)
@@ -194,7 +204,7 @@ def parkee(st):
             c["Channel"].endswith(";2") and c.get("BridgeId")]
 
 
-wait_for(lambda: get_state() and parkee(get_state()), "the call to 100 bridged")
+wait_for(lambda: get_state() and parkee(get_state()), "the call to 100 bridged", 90)
 action({"Action": "Park", "Channel": parkee(get_state())[0], "Timeout": "600000"})
 
 
@@ -265,18 +275,18 @@ def watched():
     return [json.loads(x) for x in open(wout).read().splitlines() if x.strip()]
 
 
-wait_for(lambda: any(m["op"] == "ready" for m in watched()), "the watcher's current values", 60)
-before = {c["Uniqueid"] for c in get_state()["channels"]}
+wait_for(lambda: any(m["op"] == "ready" for m in watched()), "the watcher's current values", 90)
+before = uniqueids()
 originate("wait", app=False)
-wait_for(lambda: len({c["Uniqueid"] for c in get_state()["channels"]} - before) == 2,
-         "the new call's channels")
-new = sorted({c["Uniqueid"] for c in get_state()["channels"]} - before)
+wait_for(lambda: len(uniqueids() - before) == 2, "the new call's channels", 90)
+new = sorted(uniqueids() - before)
 wait_for(lambda: {m.get("id") for m in watched() if m["op"] == "put" and
-                  m.get("kind") == "channel"} >= set(new), "the watcher seeing both new channels")
+                  m.get("kind") == "channel"} >= set(new), "the watcher seeing both new channels",
+         90)
 action({"Action": "Hangup", "Channel": [c["Channel"] for c in get_state()["channels"]
                                         if c["Uniqueid"] == new[0]][0]})
 wait_for(lambda: {m.get("id") for m in watched() if m["op"] == "del"} >= set(new),
-         "the watcher seeing both channels deleted")
+         "the watcher seeing both channels deleted", 90)
 w = watched()
 put = [m for m in w if m["op"] == "put" and m.get("id") == new[0]][-1]
 check(put["key"] == "pbx1.channel." + esc(new[0]) and put["server"] == "pbx1" and
@@ -350,7 +360,7 @@ check(metric("amid_nats_kv_overflows_total") >= 1 and
       % (metric("amid_nats_kv_overflows_total"), metric("amid_nats_kv_reconciles_total")))
 check("too many keys waiting" in a.log(), "the overflow is logged")
 wait_for(lambda: metric("amid_nats_kv_pending") == 0 and metric("amid_nats_kv_inflight") == 0 and
-         metric("amid_nats_kv_reconcile_wanted") == 0, "nothing pending at the quiet point")
+         metric("amid_nats_kv_reconcile_wanted") == 0, "nothing pending at the quiet point", 90)
 
 # ----------------------------------------- NATS restarted, store kept
 originate("wait", app=False)
@@ -361,11 +371,15 @@ originate("100", app=False)  # changes while NATS is down
 hang = [c for c in get_state()["channels"] if c["Exten"] == "wait"][0]
 action({"Action": "Hangup", "Channel": hang["Channel"]})
 wait_for(lambda: "nats connection lost" in a.log() or "nats not ready" in a.log(),
-         "amid noticing NATS gone")
+         "amid noticing NATS gone", 90)
 nats.start()
 converged("NATS restarted: the changes made while it was down reach the bucket",
           lambda st: any(c["Exten"] == "100" for c in st["channels"]) and
           not any(c["Uniqueid"] == hang["Uniqueid"] for c in st["channels"]))
+dk = dump(deleted=True) or {}
+check("pbx1.channel." + esc(hang["Uniqueid"]) in dk and
+      dk["pbx1.channel." + esc(hang["Uniqueid"])] is None,
+      "a deleted key leaves a delete marker (watchers see the delete by it)")
 
 # --------------------------------------- NATS restarted, store wiped
 nats.kill()
@@ -377,16 +391,43 @@ converged("NATS restarted with an empty store: amid makes the bucket again and f
 check(metric("amid_nats_kv_reconciles_total") > reconciles and metric("amid_nats_ready") == 1,
       "NATS ready again, and the bucket refilled by a reconcile")
 
+# ----------------------------------------- old delete markers are purged
+rc = a.stop(signal.SIGTERM)
+check(rc == 0, "amid2 stops cleanly on SIGTERM (exit %d)" % rc)
+a = Amid("amid3", conf % (sim.port, tok_hash, nats.url(), "kv_delete_markers = 1s"))
+a.wait_up("pbx1", tok)
+originate("wait", app=False)
+ok, st, kv = converged("amid3 (kv_delete_markers = 1s) keeps the bucket equal to the state",
+                       lambda st: sum(1 for c in st["channels"] if c["Exten"] == "wait") == 2)
+ends = [c for c in st["channels"] if c["Exten"] == "wait"]
+action({"Action": "Hangup", "Channel": ends[0]["Channel"]})
+marker_keys = ["pbx1.channel." + esc(c["Uniqueid"]) for c in ends]
+
+
+def purged():
+    dk = dump(deleted=True)
+    return dk is not None and not any(k in dk for k in marker_keys) and \
+        not any(v is None for v in dk.values())
+
+
+wait_for(purged, "the hung-up call's delete markers purged", 120)
+check(True, "delete markers older than kv_delete_markers are purged (no deleted key left)")
+converged("after the purge the bucket still equals the state",
+          lambda st: not any(c["Exten"] == "wait" for c in st["channels"]))
+
 # ------------------------------------------ no bucket when kv_bucket is empty
 sim4 = Sim("sim4")
 b = Amid("amid-nokv", conf % (sim4.port, tok_hash, nats.url(),
                              "kv_bucket =\nstream = NOKV\nsubject_prefix = nokv"))
 b.wait_up("pbx1", tok)
-wait_for(lambda: b.metric("amid_nats_ready") == 1, "the bucket-less amid connected")
+wait_for(lambda: b.metric("amid_nats_ready") == 1, "the bucket-less amid connected", 90)
 r = subprocess.run([KV_DUMP, "-s", nats.url(), "--bucket", "nosuch"], capture_output=True,
                    text=True, timeout=60)
 check(b.metric("amid_nats_kv_puts_total") is None and r.returncode != 0,
       "kv_bucket empty: no bucket metrics; a missing bucket is an error for the reader")
-check(b.stop() == 0, "the bucket-less amid stops cleanly")
-check(a.stop(signal.SIGTERM) == 0, "amid stops cleanly (SIGTERM) with the bucket")
+for d, what in ((b, "the bucket-less amid"), (a, "amid with the bucket")):
+    rc = d.stop(signal.SIGTERM)
+    if not check(rc == 0, "%s stops cleanly on SIGTERM (exit %d)" % (what, rc)):
+        log = d.log()
+        print(log[log.find("ERROR: "):][:6000] if "ERROR: " in log else log[-6000:])
 finish()
