@@ -73,6 +73,10 @@ typedef struct amid_nats_conf {
     int duplicate_window_s;
     int max_inflight; /* our own bound on unacknowledged publishes */
     int ack_timeout_ms;
+    char *kv_bucket;         /* the state bucket (default ami_state); NULL: none */
+    int kv_bucket_given;     /* kv_bucket was set (empty: no bucket) */
+    size_t kv_max_pending;   /* dirty keys per server before a full reconcile instead */
+    int kv_delete_markers_s; /* delete markers older than this are purged */
 } amid_nats_conf;
 
 typedef struct amid_config {

@@ -299,6 +299,42 @@ static inline void amid_nats_free(void) {}
  * finished or the deadline passed (logged), then shut down. */
 void amid_drain_start(int sig);
 int amid_drain_done(uint64_t now_ms);
+/* nats_kv.c: each server's live state mirrored in a NATS key-value
+ * bucket (with libnats and [nats] kv_bucket; no-ops without). */
+typedef struct amid_nats_kv_stats {
+    uint64_t puts, deletes, pending, inflight, reconciles, errors, overflows, skipped;
+    int reconcile_wanted; /* 1: a full reconcile is owed */
+} amid_nats_kv_stats;
+#ifdef AMID_WITH_NATS
+/* 0 and *out for server i, or -1 when there is no bucket. */
+int amid_nats_kv_stats_get(size_t i, amid_nats_kv_stats *out);
+/* From the store's change callback: the object's key is written again. */
+void amid_nats_kv_changed(amid_server *s, ami_state_kind kind, ami_state_change change,
+                          const ami_state_object *old, const ami_state_object *now);
+/* A resync completed: the bucket is reconciled with the store. */
+void amid_nats_kv_resynced(amid_server *s);
+#else
+static inline int amid_nats_kv_stats_get(size_t i, amid_nats_kv_stats *out)
+{
+    (void)i;
+    (void)out;
+    return -1;
+}
+static inline void amid_nats_kv_changed(amid_server *s, ami_state_kind kind,
+                                        ami_state_change change, const ami_state_object *old,
+                                        const ami_state_object *now)
+{
+    (void)s;
+    (void)kind;
+    (void)change;
+    (void)old;
+    (void)now;
+}
+static inline void amid_nats_kv_resynced(amid_server *s)
+{
+    (void)s;
+}
+#endif
 
 /* metrics.c */
 char *amid_metrics_text(size_t *len);

@@ -547,6 +547,22 @@ static int on_nats(parse_ctx *x, const char *k, const char *v)
         if (parse_size(v, 100, 600000, &z) != 0)
             return fail(x, "[nats] ack_timeout = %s: milliseconds, 100 to 600000", v);
         n->ack_timeout_ms = (int)z;
+    } else if (!strcmp(k, "kv_bucket")) {
+        /* A KV bucket name (the stream is KV_<name>); empty: no bucket. */
+        if (*v && !valid_name(v))
+            return fail(x, "[nats] kv_bucket = %s: 1-64 letters, digits, '-' or '_' (empty: none)",
+                        v);
+        free(n->kv_bucket);
+        n->kv_bucket = *v ? xstrdup(v) : NULL;
+        n->kv_bucket_given = 1;
+    } else if (!strcmp(k, "kv_delete_markers")) {
+        if (parse_duration(v, 7 * 86400, &d) != 0 || d < 1)
+            return fail(x, "[nats] kv_delete_markers = %s: seconds or Nm/Nh/Nd, at least 1s", v);
+        n->kv_delete_markers_s = (int)d;
+    } else if (!strcmp(k, "kv_max_pending")) {
+        if (parse_size(v, 1, 10000000, &z) != 0)
+            return fail(x, "[nats] kv_max_pending = %s: 1 to 10000000 keys", v);
+        n->kv_max_pending = z;
     } else
         return fail(x, "[nats]: unknown key '%s'", k);
     return 1;
@@ -708,6 +724,8 @@ static void defaults(amid_config *c)
     c->nats.duplicate_window_s = 120;
     c->nats.max_inflight = 256;
     c->nats.ack_timeout_ms = 5000;
+    c->nats.kv_max_pending = 100000;
+    c->nats.kv_delete_markers_s = 1800;
 }
 
 static int check_nats(amid_config *c, int check_secrets, char *err, size_t errcap)
@@ -729,6 +747,8 @@ static int check_nats(amid_config *c, int check_secrets, char *err, size_t errca
         n->stream = xstrdup("AMI");
     if (!n->subject_prefix)
         n->subject_prefix = xstrdup("ami");
+    if (!n->kv_bucket_given)
+        n->kv_bucket = xstrdup("ami_state");
     if (n->password_file && !n->user) {
         snprintf(err, errcap, "[nats]: password_file needs user");
         return -1;
@@ -858,6 +878,7 @@ void amid_config_free(amid_config *c)
     free(c->nats.creds_file);
     free(c->nats.stream);
     free(c->nats.subject_prefix);
+    free(c->nats.kv_bucket);
     for (size_t i = 0; i < c->n_servers; i++) {
         amid_server_conf *s = &c->servers[i];
         free(s->name);

@@ -133,6 +133,14 @@ static int check_config(const char *path)
                c.nats.stream, c.nats.subject_prefix, c.nats.subject_prefix,
                (long long)c.nats.max_age_s, (long long)c.nats.max_bytes, c.nats.replicas,
                c.nats.duplicate_window_s, c.nats.max_inflight, c.nats.ack_timeout_ms);
+        if (c.nats.kv_bucket)
+            printf("  nats kv bucket %s: the state, keys <server>.<kind>.<id>, history 1, "
+                   "replicas %d; at most %zu keys waiting per server; delete markers purged "
+                   "after %ds\n",
+                   c.nats.kv_bucket, c.nats.replicas, c.nats.kv_max_pending,
+                   c.nats.kv_delete_markers_s);
+        else
+            printf("  nats kv bucket: none (kv_bucket is empty)\n");
         if (c.nats.max_age_s && c.nats.max_age_s < c.nats.duplicate_window_s)
             printf("    note: max_age is shorter than the duplicate window\n");
     }

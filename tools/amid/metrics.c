@@ -115,6 +115,39 @@ char *amid_metrics_text(size_t *len)
             }
         }
     }
+    amid_nats_kv_stats ks;
+    if (amid->n_servers && amid_nats_kv_stats_get(0, &ks) == 0) {
+        static const char *const names[] = {
+            "amid_nats_kv_puts_total",       "amid_nats_kv_deletes_total",
+            "amid_nats_kv_pending",          "amid_nats_kv_inflight",
+            "amid_nats_kv_reconciles_total", "amid_nats_kv_errors_total",
+            "amid_nats_kv_overflows_total",  "amid_nats_kv_skipped_total",
+            "amid_nats_kv_reconcile_wanted"};
+        static const char *const help[] = {
+            "counter Keys written to the state bucket.",
+            "counter Keys deleted from the state bucket.",
+            "gauge Keys waiting to be written (changed, or part of a reconcile).",
+            "gauge Bucket writes waiting for their acknowledgement.",
+            "counter Full reconciles of the bucket with the state (keys listed, all written).",
+            "counter Failed bucket writes, error acknowledgements and failed listings.",
+            "counter Times more than kv_max_pending keys waited (a full reconcile instead).",
+            "counter Objects left out of the bucket: an id that makes no key.",
+            "gauge 1 while a full reconcile is owed or running."};
+        for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+            const char *sp = strchr(help[k], ' ');
+            put(&b, "# HELP %s %s\n# TYPE %s %.*s\n", names[k], sp + 1, names[k],
+                (int)(sp - help[k]), help[k]);
+            for (size_t i = 0; i < amid->n_servers; i++) {
+                if (amid_nats_kv_stats_get(i, &ks) != 0)
+                    continue;
+                uint64_t v[] = {ks.puts,      ks.deletes,    ks.pending,
+                                ks.inflight,  ks.reconciles, ks.errors,
+                                ks.overflows, ks.skipped,    (uint64_t)ks.reconcile_wanted};
+                put(&b, "%s{server=\"%s\"} %llu\n", names[k], amid->servers[i].conf->name,
+                    (unsigned long long)v[k]);
+            }
+        }
+    }
     put(&b,
         "# HELP amid_ws_clients WebSocket clients connected.\n# TYPE amid_ws_clients gauge\n"
         "amid_ws_clients %zu\n",

@@ -27,7 +27,7 @@
  *
  * The connection and the stream check are blocking libnats calls: they
  * run on libuv's thread pool (uv_queue_work), never on the loop. */
-#include "app.h"
+#include "nats_kv.h"
 
 #include <nats/nats.h>
 #include <pthread.h>
@@ -300,6 +300,7 @@ static void connect_work(uv_work_t *w)
                 jsCtx_Destroy(N.srv[i].js);
                 N.srv[i].js = NULL;
             }
+        amid_nats_kv_release();
         natsConnection_Destroy(N.nc);
         N.nc = NULL;
         N.lost = 0;
@@ -336,6 +337,8 @@ static void connect_work(uv_work_t *w)
     }
     if (s == NATS_OK)
         s = ensure_stream(N.srv[0].js, N.work_err, sizeof N.work_err);
+    if (s == NATS_OK)
+        s = amid_nats_kv_connect(N.nc, N.work_err, sizeof N.work_err);
     for (size_t i = 0; i < amid->n_servers && s == NATS_OK; i++) {
         if (N.srv[i].sub)
             continue;
@@ -357,7 +360,7 @@ static void connect_done(uv_work_t *w, int status)
     (void)w;
     N.working = 0;
     if (N.stopping) {
-        finish_close();
+        amid_nats_job_done();
         return;
     }
     if (status == 0 && N.work_status == NATS_OK) {
@@ -366,6 +369,7 @@ static void connect_done(uv_work_t *w, int status)
                   amid->cfg.nats.subject_prefix);
         for (size_t i = 0; i < amid->n_servers; i++)
             pump(&amid->servers[i]);
+        amid_nats_kv_ready();
         return;
     }
     char m[512];
@@ -376,7 +380,8 @@ static void connect_done(uv_work_t *w, int status)
 
 static void start_connect(void)
 {
-    if (N.working || N.ready || N.stopping)
+    /* Also waits for a state bucket job: it uses the connection. */
+    if (N.working || N.ready || N.stopping || amid_nats_kv_busy())
         return;
     N.working = 1;
     uv_queue_work(amid->loop, &N.work, connect_work, connect_done);
@@ -561,6 +566,7 @@ static void check_closed(void)
     N.lost = 1;
     for (size_t i = 0; i < amid->n_servers; i++)
         reset(&amid->servers[i], "connection lost");
+    amid_nats_kv_lost();
     N.connect_at_ms = amid_now_ms() + 250;
 }
 
@@ -724,12 +730,19 @@ void amid_nats_kick(amid_server *s)
         pump(s);
 }
 
+int amid_nats_usable(void)
+{
+    return N.on && N.ready && !N.stopping && is_connected();
+}
+
 /* Not ready (NATS down, or never reached) is not idle: the drain waits
  * for it within its deadline, and counts what it had to leave. */
 int amid_nats_idle(void)
 {
     if (!N.on)
         return 1;
+    if (!amid_nats_kv_idle())
+        return 0;
     for (size_t i = 0; i < amid->n_servers; i++)
         if (N.srv[i].acked < amid->servers[i].seq)
             return 0;
@@ -784,6 +797,8 @@ int amid_nats_start(void)
     if (c->creds_file &&
         natsOptions_SetUserCredentialsFromFiles(N.opts, c->creds_file, NULL) != NATS_OK)
         return -1;
+    if (amid_nats_kv_start() != 0)
+        return -1;
     uv_async_init(amid->loop, &N.async, on_async);
     uv_timer_init(amid->loop, &N.timer);
     uv_timer_start(&N.timer, on_timer, 100, 100);
@@ -808,12 +823,22 @@ static void finish_close(void)
             jsCtx_Destroy(N.srv[i].js);
             N.srv[i].js = NULL;
         }
+    amid_nats_kv_release();
     natsConnection_Destroy(N.nc);
     N.nc = NULL;
     natsOptions_Destroy(N.opts);
     N.opts = NULL;
     nats_CloseAndWait(2000);
     uv_close((uv_handle_t *)&N.async, NULL);
+    amid_nats_kv_close_handles();
+}
+
+/* Shutdown closes once neither a connect job nor a state bucket job is
+ * on the pool (each uses the connection); the last to finish calls it. */
+void amid_nats_job_done(void)
+{
+    if (N.stopping && !N.working && !amid_nats_kv_busy())
+        finish_close();
 }
 
 void amid_nats_stop(void)
@@ -823,8 +848,8 @@ void amid_nats_stop(void)
     N.stopping = 1;
     uv_timer_stop(&N.timer);
     uv_close((uv_handle_t *)&N.timer, NULL);
-    if (!N.working)
-        finish_close();
+    amid_nats_kv_stop();
+    amid_nats_job_done();
 }
 
 /* After the loop has ended. */
@@ -841,6 +866,7 @@ void amid_nats_free(void)
         free(N.srv[i].win);
     free(N.srv);
     free(N.q);
+    amid_nats_kv_free();
     pthread_mutex_destroy(&N.mu);
     N.on = 0;
 }

@@ -32,6 +32,7 @@ static void on_change(ami_state *st, ami_state_kind kind, ami_state_change chang
 {
     (void)st;
     amid_server *s = ud;
+    amid_nats_kv_changed(s, kind, change, old, now);
     if (!s->state_clients)
         return;
     const ami_state_object *o = now ? now : old;
@@ -73,6 +74,7 @@ static void on_synced(ami_state_link *l, int synced, int error, void *ud)
     }
     s->state_synced = 1;
     amid_info("state synced", "server=%s", s->conf->name);
+    amid_nats_kv_resynced(s);
     for (amid_client *c = s->state_clients; c; c = c->state_next) {
         amid_client_drop_all(c);
         c->drops--; /* not the client's fault */
