@@ -110,8 +110,10 @@ def restart_test():
         check(rc == 0 and "logging off the pbx" in log and "drained" in log and
               "cut short" not in log, "%s stops on SIGTERM after logging off and draining (rc %s)"
               % (name, rc))
-        check("reason=Goodbye" in log,
-              "%s read the PBX until its Goodbye" % name)
+        check("reason=Goodbye" in log and "pbx closed for the stop" in log and
+              "pbx down" not in log,
+              "%s read the PBX until its Goodbye, logged as the stop's own close, not a warning"
+              % name)
         epochs.append(ep)
 
 
@@ -343,6 +345,10 @@ rc = subprocess.run([AMID, "-c", write_conf("bad.conf", CONF.replace(
     "--check-config"], capture_output=True, text=True)
 check(rc.returncode != 0 and "drain_timeout" in rc.stdout + rc.stderr,
       "--check-config refuses drain_timeout = 0, naming the key")
+rc = subprocess.run([AMID, "-c", write_conf("good.conf", CONF % (1, tok_hash, nats.url(), "X", "x")),
+                     "--check-config"], capture_output=True, text=True)
+check(rc.returncode == 0 and "drain: at most 60000 ms" in rc.stdout,
+      "--check-config shows the drain's bound")
 nats.kill()  # NATS away: what amid receives stays unacknowledged
 sim = Sim("cut", "--firehose", "500")
 c = Amid("amid-cut", amid_conf(sim, "CUT", "cut").replace("drain_timeout = 60000",

@@ -119,6 +119,9 @@ static int check_config(const char *path)
     printf("  ring: %zu events or %zu bytes per server; client queue %zu bytes, closed after %d "
            "ms behind\n",
            c.ring_events, c.ring_bytes, c.client_queue_bytes, c.slow_client_timeout_ms);
+    printf("  drain: at most %d ms on SIGTERM/SIGINT (Logoff each PBX, read it to its close, "
+           "publish and await acknowledgements)\n",
+           c.drain_timeout_ms);
     for (size_t i = 0; i < c.n_servers; i++)
         printf("  server %s: %s@%s:%u (secret from %s)\n", c.servers[i].name, c.servers[i].username,
                c.servers[i].host, c.servers[i].port, c.servers[i].secret_file);

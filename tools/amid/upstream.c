@@ -76,9 +76,15 @@ static void on_state(ami_async *a, ami_async_state st, ami_async_reason why, voi
                   s->conf->port, s->version);
     } else if (old == AMI_ASYNC_UP || st == AMI_ASYNC_DISCONNECTED || st == AMI_ASYNC_STOPPED) {
         s->connected_since = 0;
-        amid_warn("pbx down", "server=%s state=%s reason=%s detail=\"%s\"", s->conf->name,
-                  ami_async_state_name(st), ami_async_reason_name(why),
-                  amid_log_clean(msg, sizeof msg, ami_async_errmsg(a)));
+        /* The drain's own Logoff ends the connection on purpose: news,
+         * not a warning. */
+        if (amid->draining)
+            amid_info("pbx closed for the stop", "server=%s state=%s reason=%s", s->conf->name,
+                      ami_async_state_name(st), ami_async_reason_name(why));
+        else
+            amid_warn("pbx down", "server=%s state=%s reason=%s detail=\"%s\"", s->conf->name,
+                      ami_async_state_name(st), ami_async_reason_name(why),
+                      amid_log_clean(msg, sizeof msg, ami_async_errmsg(a)));
     }
 }
 
