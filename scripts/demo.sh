@@ -94,8 +94,10 @@ echo "### GET /v1/servers"
 curl -s -H "Authorization: Bearer $token" "http://127.0.0.1:$aport/v1/servers"
 echo
 echo "### ListCommands through amid (examples/amid/listcommands.py)"
+# sed reads the whole list (head would close the pipe early, and the
+# example's next write would die of EPIPE, failing the demo by chance).
 AMID_URL=http://127.0.0.1:$aport AMID_TOKEN=$token /usr/bin/python3 examples/amid/listcommands.py pbx1 |
-  head -n 8
+  sed -n 1,8p
 echo "..."
 echo "### a few WebSocket events (an Originate through amid while subscribed)"
 AMID_PORT=$aport AMID_TOKEN=$token /usr/bin/python3 - <<'PY'
