@@ -42,6 +42,53 @@ static void put(mbuf *b, const char *fmt, ...)
     }
 }
 
+/* One server's values of a metric family list, in the order of its
+ * names; 0, or -1 when that server has none. */
+typedef int (*server_values_fn)(size_t server, uint64_t *out);
+
+static int nats_values(size_t i, uint64_t *v)
+{
+    amid_nats_stats ns;
+    if (amid_nats_stats_get(i, &ns) != 0)
+        return -1;
+    uint64_t a[] = {ns.published, ns.acked_seq, ns.inflight, ns.errors,
+                    ns.resets,    ns.ring_gaps, ns.requests};
+    memcpy(v, a, sizeof a);
+    return 0;
+}
+
+static int kv_values(size_t i, uint64_t *v)
+{
+    amid_nats_kv_stats ks;
+    if (amid_nats_kv_stats_get(i, &ks) != 0)
+        return -1;
+    uint64_t a[] = {ks.puts,      ks.deletes,    ks.pending,
+                    ks.inflight,  ks.reconciles, ks.errors,
+                    ks.overflows, ks.skipped,    (uint64_t)ks.reconcile_wanted};
+    memcpy(v, a, sizeof a);
+    return 0;
+}
+
+/* The most families one list has (each caller asserts it). */
+#define MAX_FAMILIES 16
+
+/* Families labelled by server: each name with its HELP and TYPE (help[k]
+ * is "TYPE text"), then one line per server that has values. */
+static void put_server_families(mbuf *b, const char *const *names, const char *const *help,
+                                size_t n, server_values_fn values)
+{
+    uint64_t v[MAX_FAMILIES];
+    for (size_t k = 0; k < n; k++) {
+        const char *sp = strchr(help[k], ' ');
+        put(b, "# HELP %s %s\n# TYPE %s %.*s\n", names[k], sp + 1, names[k], (int)(sp - help[k]),
+            help[k]);
+        for (size_t i = 0; i < amid->n_servers; i++)
+            if (values(i, v) == 0)
+                put(b, "%s{server=\"%s\"} %llu\n", names[k], amid->servers[i].conf->name,
+                    (unsigned long long)v[k]);
+    }
+}
+
 char *amid_metrics_text(size_t *len)
 {
     mbuf b = {malloc(8192), 0, 8192, 0};
@@ -101,19 +148,8 @@ char *amid_metrics_text(size_t *len)
             "counter Restarts from the last acknowledged event.",
             "counter Gap messages for events the ring lost before NATS took them.",
             "counter Action requests received over NATS."};
-        for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
-            const char *sp = strchr(help[k], ' ');
-            put(&b, "# HELP %s %s\n# TYPE %s %.*s\n", names[k], sp + 1, names[k],
-                (int)(sp - help[k]), help[k]);
-            for (size_t i = 0; i < amid->n_servers; i++) {
-                if (amid_nats_stats_get(i, &ns) != 0)
-                    continue;
-                uint64_t v[] = {ns.published, ns.acked_seq, ns.inflight, ns.errors,
-                                ns.resets,    ns.ring_gaps, ns.requests};
-                put(&b, "%s{server=\"%s\"} %llu\n", names[k], amid->servers[i].conf->name,
-                    (unsigned long long)v[k]);
-            }
-        }
+        _Static_assert(sizeof names / sizeof *names <= MAX_FAMILIES, "raise MAX_FAMILIES");
+        put_server_families(&b, names, help, sizeof names / sizeof *names, nats_values);
     }
     amid_nats_kv_stats ks;
     if (amid->n_servers && amid_nats_kv_stats_get(0, &ks) == 0) {
@@ -133,20 +169,8 @@ char *amid_metrics_text(size_t *len)
             "counter Times more than kv_max_pending keys waited (a full reconcile instead).",
             "counter Objects left out of the bucket: an id that makes no key.",
             "gauge 1 while a full reconcile is owed or running."};
-        for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
-            const char *sp = strchr(help[k], ' ');
-            put(&b, "# HELP %s %s\n# TYPE %s %.*s\n", names[k], sp + 1, names[k],
-                (int)(sp - help[k]), help[k]);
-            for (size_t i = 0; i < amid->n_servers; i++) {
-                if (amid_nats_kv_stats_get(i, &ks) != 0)
-                    continue;
-                uint64_t v[] = {ks.puts,      ks.deletes,    ks.pending,
-                                ks.inflight,  ks.reconciles, ks.errors,
-                                ks.overflows, ks.skipped,    (uint64_t)ks.reconcile_wanted};
-                put(&b, "%s{server=\"%s\"} %llu\n", names[k], amid->servers[i].conf->name,
-                    (unsigned long long)v[k]);
-            }
-        }
+        _Static_assert(sizeof names / sizeof *names <= MAX_FAMILIES, "raise MAX_FAMILIES");
+        put_server_families(&b, names, help, sizeof names / sizeof *names, kv_values);
     }
     put(&b,
         "# HELP amid_ws_clients WebSocket clients connected.\n# TYPE amid_ws_clients gauge\n"
