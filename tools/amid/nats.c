@@ -283,6 +283,20 @@ static natsStatus ensure_stream(jsCtx *js, char *err, size_t cap)
     return s;
 }
 
+natsStatus amid_nats_async_context(jsCtx **out, natsConnection *nc, jsPubAckHandler ack_cb,
+                                   size_t i)
+{
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = amid->cfg.nats.ack_timeout_ms;
+    /* libnats's own bound, far above ours: it is never reached. */
+    jo.PublishAsync.MaxPending = (int64_t)amid->cfg.nats.max_inflight * 8 + 1024;
+    jo.PublishAsync.StallWait = 1;
+    jo.PublishAsync.AckHandler = ack_cb;
+    jo.PublishAsync.AckHandlerClosure = (void *)(uintptr_t)i;
+    return natsConnection_JetStream(out, nc, &jo);
+}
+
 static void connect_work(uv_work_t *w)
 {
     (void)w;
@@ -321,16 +335,7 @@ static void connect_work(uv_work_t *w)
     for (size_t i = 0; i < amid->n_servers && s == NATS_OK; i++) {
         if (N.srv[i].js)
             continue;
-        jsOptions jo;
-        jsOptions_Init(&jo);
-        jo.Wait = c->ack_timeout_ms;
-        /* libnats's own bound, far above ours: it is never reached, so
-         * js_PublishMsgAsync never stalls the loop. */
-        jo.PublishAsync.MaxPending = (int64_t)c->max_inflight * 8 + 1024;
-        jo.PublishAsync.StallWait = 1;
-        jo.PublishAsync.AckHandler = on_ack;
-        jo.PublishAsync.AckHandlerClosure = (void *)(uintptr_t)i;
-        s = natsConnection_JetStream(&N.srv[i].js, N.nc, &jo);
+        s = amid_nats_async_context(&N.srv[i].js, N.nc, on_ack, i);
         if (s != NATS_OK)
             snprintf(N.work_err, sizeof N.work_err, "cannot get a JetStream context: %s",
                      natsStatus_GetText(s));

@@ -270,20 +270,11 @@ natsStatus amid_nats_kv_connect(natsConnection *nc, char *err, size_t cap)
     if (!K.on)
         return NATS_OK;
     natsStatus s = NATS_OK;
-    jsOptions jo;
-    for (size_t i = 0; i < amid->n_servers && s == NATS_OK; i++) {
-        if (K.srv[i].js)
-            continue;
-        jsOptions_Init(&jo);
-        jo.Wait = c->ack_timeout_ms;
-        /* Far above our own window: js_PublishMsgAsync never stalls. */
-        jo.PublishAsync.MaxPending = (int64_t)c->max_inflight * 8 + 1024;
-        jo.PublishAsync.StallWait = 1;
-        jo.PublishAsync.AckHandler = on_kv_ack;
-        jo.PublishAsync.AckHandlerClosure = (void *)(uintptr_t)i;
-        s = natsConnection_JetStream(&K.srv[i].js, nc, &jo);
-    }
+    for (size_t i = 0; i < amid->n_servers && s == NATS_OK; i++)
+        if (!K.srv[i].js)
+            s = amid_nats_async_context(&K.srv[i].js, nc, on_kv_ack, i);
     if (s == NATS_OK && !K.admin) {
+        jsOptions jo;
         jsOptions_Init(&jo);
         jo.Wait = c->ack_timeout_ms;
         s = natsConnection_JetStream(&K.admin, nc, &jo);

@@ -23,6 +23,12 @@ int amid_kv_key_object(const char *server, const char *key, char *id, size_t cap
 int amid_nats_usable(void);
 /* A job of nats_kv.c on the pool finished: nats.c may close now. */
 void amid_nats_job_done(void);
+/* A JetStream context on nc for asynchronous publishes of server i, acks
+ * to ack_cb (closure: i), libnats's pending bound far above amid's
+ * max_inflight window so that js_PublishMsgAsync never stalls the loop.
+ * On the pool. */
+natsStatus amid_nats_async_context(jsCtx **out, natsConnection *nc, jsPubAckHandler ack_cb,
+                                   size_t i);
 
 /* nats_kv.c, for nats.c. The connect and release hooks run where nats.c
  * makes and destroys its connection (on the pool, or on the loop once
