@@ -273,11 +273,9 @@ int tool_cmd_events(tool_opts *o)
                  o->args[0]);
         return TOOL_EXIT_USAGE;
     }
-    int rc = tool_conn_settle(o);
+    ami_tls_config *tls;
+    int rc = tool_conn_settle_tls(o, &tls);
     if (rc)
-        return rc;
-    ami_tls_config *tls = NULL;
-    if ((rc = tool_tls_config(o, &tls)) != 0)
         return rc;
     tool_record *rec = NULL;
     if ((rc = tool_record_open(o, &rec)) != 0) {

@@ -382,11 +382,9 @@ int tool_cmd_shell(tool_opts *o)
         tool_err("shell: unexpected argument '%s' — type actions at the prompt", o->args[0]);
         return TOOL_EXIT_USAGE;
     }
-    int rc = tool_conn_settle(o);
+    ami_tls_config *tls;
+    int rc = tool_conn_settle_tls(o, &tls);
     if (rc)
-        return rc;
-    ami_tls_config *tls = NULL;
-    if ((rc = tool_tls_config(o, &tls)) != 0)
         return rc;
     shell sh;
     memset(&sh, 0, sizeof sh);

@@ -23,6 +23,13 @@ int tool_conn_settle(tool_opts *o)
     return 0;
 }
 
+int tool_conn_settle_tls(tool_opts *o, ami_tls_config **tls)
+{
+    *tls = NULL;
+    int rc = tool_conn_settle(o);
+    return rc ? rc : tool_tls_config(o, tls);
+}
+
 const char *tool_conn_where(const tool_opts *o)
 {
     static char where[300];

@@ -11,6 +11,11 @@
 /* Apply environment defaults and split host[:port]. Returns 0 or an exit
  * status (usage error) after a message. */
 int tool_conn_settle(tool_opts *o);
+/* tool_conn_settle, then the TLS settings (*tls NULL without --tls; the
+ * caller frees it with tool_tls_config_free): the opening of the commands
+ * that drive their own event-loop clients. Returns 0 or an exit status
+ * after a message (nothing to free then). */
+int tool_conn_settle_tls(tool_opts *o, ami_tls_config **tls);
 
 /* "host:port", with brackets around an IPv6 literal. */
 const char *tool_conn_where(const tool_opts *o);

@@ -184,11 +184,9 @@ int tool_live_init(tool_live *l, tool_opts *o, int reconnect)
 {
     l->o = o;
     l->reconnect = reconnect;
-    int rc = tool_conn_settle(o);
+    ami_tls_config *tls;
+    int rc = tool_conn_settle_tls(o, &tls);
     if (rc)
-        return rc;
-    ami_tls_config *tls = NULL;
-    if ((rc = tool_tls_config(o, &tls)) != 0)
         return rc;
     char secret[TOOL_SECRET_MAX];
     if ((rc = tool_secret_get(o, secret)) == 0) {
