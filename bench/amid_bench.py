@@ -31,6 +31,7 @@ RATE = int(os.environ.get("AMID_BENCH_RATE", "10000"))
 os.environ["AMID_BIN"] = os.path.join(build, "tools", "amid")
 os.environ["AMI_SIM_BIN"] = os.path.join(build, "tools", "ami-sim")
 import amid_lib as L  # noqa: E402
+from proc_stats import cpu_s, fields, status_kib as rss_kib  # noqa: E402
 
 L.AMID, L.SIM = os.environ["AMID_BIN"], os.environ["AMI_SIM_BIN"]
 WS = os.path.join(build, "bench", "ws_bench")
@@ -55,32 +56,11 @@ def row(what, figure, baseline="—", goal="—", verdict="—"):
     ROWS.append("| %s | %s | %s | %s | %s |" % (what, figure, baseline, goal, verdict))
 
 
-def fields(out):
-    d = {}
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 2:
-            d[parts[0]] = parts[1]
-    return d
-
-
 def run(cmd, env=None, timeout=600):
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
     if r.returncode != 0:
         sys.exit("amid_bench: FAILED %s\n%s%s" % (" ".join(cmd), r.stdout, r.stderr))
     return r.stdout
-
-
-def rss_kib(pid):
-    for line in open("/proc/%d/status" % pid):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return -1
-
-
-def cpu_s(pid):
-    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
 L.write_private(os.path.join(L.TMP, "s"), "amp111\n")

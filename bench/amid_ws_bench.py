@@ -20,13 +20,9 @@ N = int(sys.argv[2]) if len(sys.argv) > 2 else 200000
 os.environ["AMID_BIN"] = os.path.join(build, "tools", "amid")
 os.environ["AMI_SIM_BIN"] = os.path.join(build, "tools", "ami-sim")
 import amid_lib as L  # noqa: E402
+from proc_stats import cpu_s  # noqa: E402
 
 L.AMID, L.SIM = os.environ["AMID_BIN"], os.environ["AMI_SIM_BIN"]
-
-
-def cpu_s(pid):
-    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
 sim = L.Sim("fire", "--firehose", str(N))

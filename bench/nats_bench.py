@@ -39,6 +39,7 @@ os.environ["AMI_SIM_BIN"] = os.path.join(build, "tools", "ami-sim")
 os.environ.setdefault("NATS_CONSUMER_BIN", os.path.join(build, "examples", "nats_consumer"))
 os.environ.setdefault("NATS_ACTION_BIN", os.path.join(build, "examples", "nats_action"))
 import amid_lib as L  # noqa: E402
+from proc_stats import cpu_s, fields, status_kib  # noqa: E402
 import nats_lib  # noqa: E402
 
 L.AMID, L.SIM = os.environ["AMID_BIN"], os.environ["AMI_SIM_BIN"]
@@ -51,27 +52,6 @@ if not shutil.which(nats_lib.NATS_SERVER):
 
 L.write_private(os.path.join(L.TMP, "s"), "amp111\n")
 ROWS = []
-
-
-def cpu_s(pid):
-    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def status_kib(pid, key):
-    for line in open("/proc/%d/status" % pid):
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    return -1
-
-
-def fields(out):
-    d = {}
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 2:
-            d[parts[0]] = parts[1]
-    return d
 
 
 def run_one(pbxs, rate, secs, tag):
