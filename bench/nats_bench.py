@@ -134,4 +134,3 @@ for r in ROWS:
 print()
 print("largest steady rate held: %s" % ("%d PBXs × %d = %d events/s" % (PBXS, best, PBXS * best)
                                         if best else "none of the steps"))
-L.finish() if hasattr(L, "finish") else None
