@@ -58,7 +58,16 @@ def done():
     return any(m["subject"] == "ami.pbx1.events.SimDone" for m in r.msgs)
 
 
-wait_for(done, "SimDone in the stream, read from c1", 240)
+try:
+    wait_for(done, "SimDone in the stream, read from c1", 240)
+except AssertionError:
+    # What amid was doing, for the report: its log's end and its NATS and
+    # bucket metrics (the state of the window, reconnects, bucket jobs).
+    print(a.log()[-4000:])
+    _, _, text, _ = a.request("GET", "/metrics")
+    print("\n".join(x for x in text.decode().splitlines() if x.startswith("amid_nats")))
+    print("stream messages read from c1: %d" % len(r.msgs))
+    raise
 fire = [m for m in r.msgs if m["data"].get("event", {}).get("Channel", "").find("@test-") > 0]
 check(len(fire) == N, "all %d firehose events are in the stream (got %d)" % (N, len(fire)))
 ids = [m.get("msg_id") for m in r.msgs]
