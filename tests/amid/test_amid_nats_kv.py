@@ -8,7 +8,9 @@ deleted), while a watcher follows it, after the sim is killed and
 restarted with other queues, after amid is killed and restarted against
 yet another PBX state (the previous run's keys reconciled away, with a
 dirty-key bound small enough to overflow), and after NATS restarts, with
-its store kept and with it wiped (the bucket made again and refilled).
+its store kept and with it wiped (the bucket made again and refilled);
+and an amid whose PBX is never up stops cleanly with a bucket it never
+wrote.
 
 Starts its own nats-server -js on a free loopback port; the sim keeps its
 calls up until they are hung up (--call-duration 10 min), so every point
@@ -17,6 +19,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 
 from amid_lib import AMID, TMP, Amid, Sim, check, finish, new_token, wait_for, write_private
@@ -425,7 +428,18 @@ r = subprocess.run([KV_DUMP, "-s", nats.url(), "--bucket", "nosuch"], capture_ou
                    text=True, timeout=60)
 check(b.metric("amid_nats_kv_puts_total") is None and r.returncode != 0,
       "kv_bucket empty: no bucket metrics; a missing bucket is an error for the reader")
-for d, what in ((b, "the bucket-less amid"), (a, "amid with the bucket")):
+
+# ------------------------- a bucket never written to (its PBX never up)
+# Its write context never published: libnats 3.4.1 crashes when asked for
+# the pending list of such a context, which amid's stop used to do.
+held = socket.socket()  # bound, never listening: refused, and no one else's
+held.bind(("127.0.0.1", 0))
+c = Amid("amid-never", conf % (held.getsockname()[1], tok_hash, nats.url(),
+                               "stream = NEVER\nsubject_prefix = never\nkv_bucket = never"))
+wait_for(lambda: "nats kv ready" in c.log(), "amid-never's bucket ready", 90)
+check(c.metric("amid_nats_kv_puts_total") == 0, "no PBX up: nothing written to the bucket")
+for d, what in ((c, "amid with a PBX never up and an unwritten bucket"),
+                (b, "the bucket-less amid"), (a, "amid with the bucket")):
     rc = d.stop(signal.SIGTERM)
     if not check(rc == 0, "%s stops cleanly on SIGTERM (exit %d)" % (what, rc)):
         log = d.log()

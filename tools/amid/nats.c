@@ -43,6 +43,7 @@ typedef struct slot {
 
 typedef struct nsrv {
     jsCtx *js;
+    int js_used;           /* an async publish on js succeeded (amid_nats_drop_pending) */
     natsSubscription *sub; /* <prefix>.S.action */
     uint64_t next;         /* next sequence number to publish */
     uint64_t acked;        /* all up to here are in the stream */
@@ -62,6 +63,9 @@ typedef struct req_rec {
 } req_rec;
 
 #define MAX_QUEUED_REQUESTS 1024
+
+/* How long shutdown waits for libnats's threads to end. */
+#define NATS_CLOSE_WAIT_MS 10000
 
 typedef struct ack_rec {
     size_t server;
@@ -94,6 +98,11 @@ static struct {
     size_t rq_head, rq_count;
     int connected; /* under mu */
     int closed;    /* under mu: the connection is gone, make a new one */
+    /* under mu: the async handle is closed. A libnats thread that calls
+     * back later (nats_CloseAndWait gave up waiting for it) must not wake
+     * a loop that is gone: libuv aborts on the write to its closed fd. */
+    int loop_gone;
+    int threads_left; /* nats_CloseAndWait timed out: keep mu alive */
 } N;
 
 /* --------------------------------------------------- libnats threads */
@@ -127,6 +136,10 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
     if (!found)
         return;
     pthread_mutex_lock(&N.mu);
+    if (N.loop_gone) {
+        pthread_mutex_unlock(&N.mu);
+        return;
+    }
     if (N.q_count < N.q_cap) {
         ack_rec *r = &N.q[(N.q_head + N.q_count) % N.q_cap];
         r->server = (size_t)(uintptr_t)closure;
@@ -134,9 +147,9 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
         r->ok = pae == NULL;
         N.q_count++;
     } else
-        N.q_dropped++; /* the slot times out and is sent again */
+        N.q_dropped++;       /* the slot times out and is sent again */
+    uv_async_send(&N.async); /* under mu: see loop_gone */
     pthread_mutex_unlock(&N.mu);
-    uv_async_send(&N.async);
 }
 
 static void answer_now(natsConnection *nc, const char *reply, int status, const char *why)
@@ -167,22 +180,24 @@ static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, 
             r.len = (size_t)len;
         }
     }
-    int queued = 0;
+    int queued = 0, gone = 0;
     if (r.reply && (r.data || len < 0 || (size_t)len > amid->cfg.max_body_bytes)) {
         pthread_mutex_lock(&N.mu);
-        if (N.rq_count < MAX_QUEUED_REQUESTS) {
+        gone = N.loop_gone;
+        if (!gone && N.rq_count < MAX_QUEUED_REQUESTS) {
             N.rq[(N.rq_head + N.rq_count) % MAX_QUEUED_REQUESTS] = r;
             N.rq_count++;
             queued = 1;
+            uv_async_send(&N.async); /* under mu: see loop_gone */
         }
         pthread_mutex_unlock(&N.mu);
     }
     if (!queued) {
-        answer_now(nc, reply, 503, "amid is busy: too many queued NATS requests");
+        answer_now(nc, reply, 503,
+                   gone ? "amid is shutting down" : "amid is busy: too many queued NATS requests");
         free(r.reply);
         free(r.data);
-    } else
-        uv_async_send(&N.async);
+    }
     natsMsg_Destroy(msg);
 }
 
@@ -192,8 +207,9 @@ static void on_disconnected(natsConnection *nc, void *closure)
     (void)closure;
     pthread_mutex_lock(&N.mu);
     N.connected = 0;
+    if (!N.loop_gone)
+        uv_async_send(&N.async);
     pthread_mutex_unlock(&N.mu);
-    uv_async_send(&N.async);
 }
 
 static void on_closed(natsConnection *nc, void *closure)
@@ -203,8 +219,9 @@ static void on_closed(natsConnection *nc, void *closure)
     pthread_mutex_lock(&N.mu);
     N.connected = 0;
     N.closed = 1;
+    if (!N.loop_gone)
+        uv_async_send(&N.async);
     pthread_mutex_unlock(&N.mu);
-    uv_async_send(&N.async);
 }
 
 /* --------------------------------------------------- connect (pool) */
@@ -283,6 +300,19 @@ static natsStatus ensure_stream(jsCtx *js, char *err, size_t cap)
     return s;
 }
 
+void amid_nats_drop_pending(jsCtx *js, int used)
+{
+    /* libnats 3.4.1 makes a context's map of pending publishes on its
+     * first async publish, and js_PublishAsyncGetPendingList reads the
+     * map without checking for NULL: on a context that never published
+     * it crashes (it did, in amid's shutdown after a reconnection). */
+    if (!js || !used)
+        return;
+    natsMsgList pl = {0};
+    if (js_PublishAsyncGetPendingList(&pl, js) == NATS_OK)
+        natsMsgList_Destroy(&pl);
+}
+
 natsStatus amid_nats_async_context(jsCtx **out, natsConnection *nc, jsPubAckHandler ack_cb,
                                    size_t i)
 {
@@ -313,6 +343,7 @@ static void connect_work(uv_work_t *w)
             if (N.srv[i].js) {
                 jsCtx_Destroy(N.srv[i].js);
                 N.srv[i].js = NULL;
+                N.srv[i].js_used = 0;
             }
         amid_nats_kv_release();
         natsConnection_Destroy(N.nc);
@@ -415,9 +446,7 @@ static void reset(amid_server *s, const char *why)
     ns->next = ns->acked + 1;
     /* Forget what libnats still waits for: their acks would only come for
      * publishes already given up. */
-    natsMsgList pl = {0};
-    if (ns->js && js_PublishAsyncGetPendingList(&pl, ns->js) == NATS_OK)
-        natsMsgList_Destroy(&pl);
+    amid_nats_drop_pending(ns->js, ns->js_used);
     ns->backoff_ms = ns->backoff_ms ? ns->backoff_ms * 2 : 100;
     if (ns->backoff_ms > 2000)
         ns->backoff_ms = 2000;
@@ -463,6 +492,7 @@ static int send_one(amid_server *s, const char *subject, const char *msgid, cons
         reset(s, natsStatus_GetText(st));
         return -1;
     }
+    ns->js_used = 1;
     size_t cap = (size_t)amid->cfg.nats.max_inflight;
     slot *sl = &ns->win[(ns->win_head + ns->win_count) % cap];
     sl->covers = covers;
@@ -817,6 +847,7 @@ int amid_nats_start(void)
  * then closes the handle. Never while a connect job is on the pool. */
 static void finish_close(void)
 {
+    uint64_t t0 = amid_now_ms();
     if (N.nc)
         natsConnection_Close(N.nc);
     for (size_t i = 0; i < amid->n_servers; i++) {
@@ -827,14 +858,26 @@ static void finish_close(void)
         if (N.srv[i].js) {
             jsCtx_Destroy(N.srv[i].js);
             N.srv[i].js = NULL;
+            N.srv[i].js_used = 0;
         }
     amid_nats_kv_release();
     natsConnection_Destroy(N.nc);
     N.nc = NULL;
     natsOptions_Destroy(N.opts);
     N.opts = NULL;
-    nats_CloseAndWait(2000);
+    natsStatus cw = nats_CloseAndWait(NATS_CLOSE_WAIT_MS);
+    if (cw != NATS_OK) {
+        /* Its threads may still call back: they find loop_gone and return,
+         * and the mutexes they take stay (amid_nats_free). */
+        amid_warn("nats: libnats did not finish in time, stopping anyway", "ms=%d error=\"%s\"",
+                  NATS_CLOSE_WAIT_MS, natsStatus_GetText(cw));
+        N.threads_left = 1;
+    } else
+        amid_info("nats closed", "ms=%llu", (unsigned long long)(amid_now_ms() - t0));
+    pthread_mutex_lock(&N.mu);
+    N.loop_gone = 1;
     uv_close((uv_handle_t *)&N.async, NULL);
+    pthread_mutex_unlock(&N.mu);
     amid_nats_kv_close_handles();
 }
 
@@ -871,7 +914,8 @@ void amid_nats_free(void)
         free(N.srv[i].win);
     free(N.srv);
     free(N.q);
-    amid_nats_kv_free();
-    pthread_mutex_destroy(&N.mu);
+    amid_nats_kv_free(N.threads_left);
+    if (!N.threads_left)
+        pthread_mutex_destroy(&N.mu);
     N.on = 0;
 }

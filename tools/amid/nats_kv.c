@@ -145,7 +145,8 @@ static void pset_clear(pset *p)
 /* ------------------------------------------------------------ state */
 
 typedef struct kv_srv {
-    jsCtx *js; /* writes; made on the pool at connect */
+    jsCtx *js;   /* writes; made on the pool at connect */
+    int js_used; /* a write on js succeeded (amid_nats_drop_pending) */
     pset dirty;
     char **rec; /* the reconcile's keys, sent from rec_i on */
     size_t rec_n, rec_i;
@@ -180,6 +181,7 @@ static struct {
     pthread_mutex_t mu;
     uint64_t *acks_ok, *acks_err;
     char last_err[160];
+    int loop_gone; /* under mu: K.async is closed (as N.loop_gone in nats.c) */
 } K;
 
 static void free_strings(char **v, size_t n)
@@ -224,14 +226,18 @@ static void on_kv_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, v
     natsMsg_Destroy(msg); /* ours to free */
     size_t i = (size_t)(uintptr_t)closure;
     pthread_mutex_lock(&K.mu);
+    if (K.loop_gone) {
+        pthread_mutex_unlock(&K.mu);
+        return;
+    }
     if (pae) {
         K.acks_err[i]++;
         snprintf(K.last_err, sizeof K.last_err, "%s (%d)",
                  pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err), (int)pae->ErrCode);
     } else
         K.acks_ok[i]++;
+    uv_async_send(&K.async); /* under mu: see loop_gone */
     pthread_mutex_unlock(&K.mu);
-    uv_async_send(&K.async);
 }
 
 /* ---------------------------------------------------- connect (pool) */
@@ -295,11 +301,10 @@ void amid_nats_kv_release(void)
     for (size_t i = 0; i < amid->n_servers; i++) {
         /* Writes still unacknowledged are ours to free (jsCtx_Destroy
          * leaves them). */
-        natsMsgList pl = {0};
-        if (K.srv[i].js && js_PublishAsyncGetPendingList(&pl, K.srv[i].js) == NATS_OK)
-            natsMsgList_Destroy(&pl);
+        amid_nats_drop_pending(K.srv[i].js, K.srv[i].js_used);
         jsCtx_Destroy(K.srv[i].js);
         K.srv[i].js = NULL;
+        K.srv[i].js_used = 0;
     }
     jsCtx_Destroy(K.admin);
     K.admin = NULL;
@@ -396,8 +401,10 @@ static void list_keys(size_t i, int purge)
     kvWatcher_Destroy(w);
     ks->list_status = s;
     if (s != NATS_OK) {
+        /* The thread's last error text, "" when libnats set none. */
         const char *why = nats_GetLastError(NULL);
-        snprintf(ks->list_err, sizeof ks->list_err, "%s", why ? why : natsStatus_GetText(s));
+        snprintf(ks->list_err, sizeof ks->list_err, "%s",
+                 why && *why ? why : natsStatus_GetText(s));
     }
     for (size_t k = 0; k < mn; k++) {
         natsStatus ps = s == NATS_OK ? purge_marker(mk[k].key, mk[k].seq) : NATS_OK;
@@ -503,6 +510,7 @@ static int send_key(amid_server *s, const char *key)
         want_reconcile(s, natsStatus_GetText(st), 1);
         return -1;
     }
+    ks->js_used = 1;
     if (!ks->inflight++)
         ks->progress_ms = amid_now_ms();
     if (o)
@@ -717,9 +725,7 @@ static void on_async(uv_async_t *h)
 /* Forgets the writes in flight: their acknowledgements no longer count. */
 static void drop_window(kv_srv *ks)
 {
-    natsMsgList pl = {0};
-    if (ks->js && js_PublishAsyncGetPendingList(&pl, ks->js) == NATS_OK)
-        natsMsgList_Destroy(&pl);
+    amid_nats_drop_pending(ks->js, ks->js_used);
     ks->inflight = 0;
 }
 
@@ -890,11 +896,15 @@ void amid_nats_kv_stop(void)
 
 void amid_nats_kv_close_handles(void)
 {
-    if (K.on)
-        uv_close((uv_handle_t *)&K.async, NULL);
+    if (!K.on)
+        return;
+    pthread_mutex_lock(&K.mu);
+    K.loop_gone = 1;
+    uv_close((uv_handle_t *)&K.async, NULL);
+    pthread_mutex_unlock(&K.mu);
 }
 
-void amid_nats_kv_free(void)
+void amid_nats_kv_free(int threads_left)
 {
     if (!K.srv)
         return;
@@ -905,7 +915,14 @@ void amid_nats_kv_free(void)
     free(K.srv);
     free(K.acks_ok);
     free(K.acks_err);
-    if (K.on)
+    if (K.on && !threads_left)
         pthread_mutex_destroy(&K.mu);
+    if (threads_left) {
+        /* A late on_kv_ack still locks K.mu and reads loop_gone. */
+        K.srv = NULL;
+        K.acks_ok = K.acks_err = NULL;
+        K.on = 0;
+        return;
+    }
     memset(&K, 0, sizeof K);
 }

@@ -29,6 +29,10 @@ void amid_nats_job_done(void);
  * On the pool. */
 natsStatus amid_nats_async_context(jsCtx **out, natsConnection *nc, jsPubAckHandler ack_cb,
                                    size_t i);
+/* Frees the publishes js still waits acknowledgements for (they are ours
+ * once taken back). `used`: an async publish on js succeeded; without
+ * one libnats 3.4.1 would crash here, so nothing is done. */
+void amid_nats_drop_pending(jsCtx *js, int used);
 
 /* nats_kv.c, for nats.c. The connect and release hooks run where nats.c
  * makes and destroys its connection (on the pool, or on the loop once
@@ -41,7 +45,7 @@ void amid_nats_kv_lost(void);
 int amid_nats_kv_busy(void); /* a job of ours is on the pool */
 int amid_nats_kv_idle(void); /* nothing waits to be written or acknowledged */
 void amid_nats_kv_stop(void);
-void amid_nats_kv_close_handles(void); /* after nats_CloseAndWait */
-void amid_nats_kv_free(void);
+void amid_nats_kv_close_handles(void);    /* after nats_CloseAndWait */
+void amid_nats_kv_free(int threads_left); /* threads_left: libnats threads may still call back */
 
 #endif
