@@ -35,7 +35,10 @@ def cleanup():
         if p.poll() is None:
             p.kill()
             p.wait()
-    shutil.rmtree(TMP, ignore_errors=True)
+    if os.environ.get("AMID_TEST_KEEP"):
+        print("kept (AMID_TEST_KEEP): " + TMP)
+    else:
+        shutil.rmtree(TMP, ignore_errors=True)
 
 
 atexit.register(cleanup)

@@ -4,6 +4,7 @@ nats_consumer example's durable consumer. Every wait is bounded; every
 process is registered for kill at exit (amid_lib.PROCS)."""
 import json
 import os
+import random
 import socket
 import subprocess
 import time
@@ -15,7 +16,36 @@ CONSUMER = os.environ["NATS_CONSUMER_BIN"]
 ACTION = os.environ["NATS_ACTION_BIN"]
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
+    """A loopback port free now, for a server started later (nats-server
+    takes its ports from the command line). Picked below the kernel's
+    ephemeral range: an outgoing connection (a route between two nodes, a
+    client) can take any port in that range as its own end and hold it
+    for as long as it lives, and a server told to listen there could not
+    start (it happened under load). A random pick, checked by a bind, so
+    concurrent tests rarely meet."""
+    low = _ephemeral_low()
+    lo, hi = max(1024, low - 12000), low - 1
+    for _ in range(200):
+        if hi <= lo:
+            break
+        p = random.randint(lo, hi)
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p))
+            return p
+        except OSError:
+            continue
+        finally:
+            s.close()
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     p = s.getsockname()[1]
