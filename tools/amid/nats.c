@@ -803,7 +803,6 @@ int amid_nats_start(void)
     if (!N.q)
         return -1;
     pthread_mutex_init(&N.mu, NULL);
-    /* URLs, comma-separated: libnats splits them itself. */
     /* The URLs, split and trimmed here: libnats 3.4's SetURL keeps the
      * space after a comma, and then finds no server. config.c allows at
      * most 16, each without spaces. */
