@@ -175,6 +175,15 @@ class Amid:
         rc = self.proc.wait(timeout)
         return rc
 
+    def check_stops(self, what, sig=signal.SIGTERM, timeout=30):
+        """stop(), checked for exit 0; on another status prints amid's log
+        (from a sanitizer's report, if there is one) for the report."""
+        rc = self.stop(sig, timeout)
+        if not check(rc == 0, "%s stops cleanly (exit %s)" % (what, rc)):
+            log = self.log()
+            print(log[log.find("ERROR: "):][:6000] if "ERROR: " in log else log[-6000:])
+        return rc
+
 
 def ws_url(a, query=""):
     return "ws://127.0.0.1:%d/v1/events%s" % (a.port, query)

@@ -40,9 +40,7 @@ def free_port():
     concurrent tests rarely meet."""
     low = _ephemeral_low()
     lo, hi = max(1024, low - 12000), low - 1
-    for _ in range(200):
-        if hi <= lo:
-            break
+    for _ in range(200 if hi > lo else 0):
         p = random.randint(lo, hi)
         s = socket.socket()
         try:

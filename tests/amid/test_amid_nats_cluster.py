@@ -76,10 +76,7 @@ seqs = [m["data"]["seq"] for m in r.msgs]
 check(seqs == list(range(1, len(seqs) + 1)) and
       all(m["msg_id"] == "pbx1:%s:%d" % (epoch, m["data"]["seq"]) for m in r.msgs),
       "sequence 1..%d in stream order with their Nats-Msg-Id" % len(seqs))
-rc = a.stop()
-if rc != 0:
-    print(a.log()[-4000:])
-check(rc == 0, "amid stops cleanly (exit status %s)" % rc)
+a.check_stops("amid")
 for n in nodes[1:]:
     n.kill()
 finish()

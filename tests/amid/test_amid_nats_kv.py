@@ -440,8 +440,5 @@ wait_for(lambda: "nats kv ready" in c.log(), "amid-never's bucket ready", 90)
 check(c.metric("amid_nats_kv_puts_total") == 0, "no PBX up: nothing written to the bucket")
 for d, what in ((c, "amid with a PBX never up and an unwritten bucket"),
                 (b, "the bucket-less amid"), (a, "amid with the bucket")):
-    rc = d.stop(signal.SIGTERM)
-    if not check(rc == 0, "%s stops cleanly on SIGTERM (exit %d)" % (what, rc)):
-        log = d.log()
-        print(log[log.find("ERROR: "):][:6000] if "ERROR: " in log else log[-6000:])
+    d.check_stops(what + " on SIGTERM")
 finish()
